@@ -1,0 +1,102 @@
+"""The one place where errors become messages and exit codes.
+
+A user sees `mlopsctl: error: <what failed>` and, when we know one, `hint: <what to do>`. Tracebacks appear only
+with -v or --traceback; an unexpected error writes its traceback to the log file and says where it is.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback as traceback_module
+from datetime import UTC, datetime
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from mlopsctl import __version__
+from mlopsctl.errors import ExitCode, MlopsctlError
+
+
+def _write(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def _log_unexpected(exc: BaseException) -> str | None:
+    from mlopsctl.paths import log_file
+
+    path = log_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as log:
+            log.write(f"--- {datetime.now(UTC).isoformat()} mlopsctl {__version__} python {sys.version.split()[0]}\n")
+            log.write(f"argv: {sys.argv}\n")
+            log.write("".join(traceback_module.format_exception(exc)))
+    except OSError:
+        return None
+    return str(path)
+
+
+def _wants_traceback(obj: Any) -> bool:
+    current = getattr(obj, "settings", None)
+    return bool(current and (current.verbose or current.traceback))
+
+
+def report(exc: BaseException, obj: Any) -> int:
+    """Print one error the house way and return its exit code."""
+    if isinstance(exc, MlopsctlError):
+        _write(f"mlopsctl: error: {exc.message}")
+        if exc.hint:
+            _write(f"hint: {exc.hint}")
+        if exc.detail and _wants_traceback(obj):
+            _write(exc.detail)
+        if _wants_traceback(obj):
+            traceback_module.print_exception(exc, file=sys.stderr)
+        return int(exc.exit_code)
+    if isinstance(exc, KeyboardInterrupt):
+        _write("mlopsctl: interrupted")
+        return int(ExitCode.INTERRUPTED)
+    if _wants_traceback(obj):
+        traceback_module.print_exception(exc, file=sys.stderr)
+    where = _log_unexpected(exc)
+    _write(f"mlopsctl: error: unexpected {type(exc).__name__}: {exc}")
+    if where:
+        _write(f"hint: this is a bug; the traceback is in {where}")
+    return int(ExitCode.UNEXPECTED)
+
+
+class MlopsctlGroup(TyperGroup):
+    """Runs the command tree in click's non-standalone mode so every outcome passes through `report`."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
+        from mlopsctl.cli.context import RunState
+
+        obj = extra.pop("obj", None) or RunState()
+        try:
+            result = super().main(args, prog_name or "mlopsctl", complete_var, standalone_mode=False, obj=obj, **extra)
+            code = result if isinstance(result, int) else 0
+        except typer.Abort as exc:
+            interrupted = isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt)
+            _write("mlopsctl: interrupted" if interrupted else "mlopsctl: aborted")
+            code = int(ExitCode.INTERRUPTED if interrupted else ExitCode.ERROR)
+        except typer.Exit as exc:
+            code = exc.exit_code
+        except typer.TyperException as exc:  # click's usage errors, vendored by typer
+            exc.show()
+            code = getattr(exc, "exit_code", int(ExitCode.USAGE))
+        except BaseException as exc:
+            if isinstance(exc, SystemExit):
+                raise
+            code = report(exc, obj)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def main() -> None:
+    from typer.main import get_command
+
+    from mlopsctl.cli.app import app
+
+    get_command(app).main(prog_name="mlopsctl")
