@@ -1,0 +1,81 @@
+"""The seams between services and the outside world. Services depend on these Protocols only; the real
+adapters live beside them (kube.py, kind.py, docker.py, helm.py) and in-memory fakes in fakes.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+KubeObject = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    stdout: str
+    stderr: str
+    returncode: int
+
+
+@dataclass(frozen=True)
+class AccessReview:
+    """One question for a SubjectAccessReview: may `user` (with `groups`) do `verb` on the resource?"""
+
+    user: str
+    groups: tuple[str, ...]
+    verb: str
+    resource: str
+    group: str = ""
+    subresource: str = ""
+    namespace: str | None = None
+    name: str = ""
+
+
+class KubeApi(Protocol):
+    """What mlopsctl needs from a Kubernetes API server.
+
+    Objects are plain dicts as the API returns them. Errors are the project's typed errors
+    (ClusterUnreachable, Forbidden, NotFound, Conflict), never the client library's.
+    """
+
+    def server_version(self) -> str: ...
+
+    def has_kind(self, api_version: str, kind: str) -> bool:
+        """Whether the API serves this kind (for example a CRD such as monitoring.coreos.com/v1 ServiceMonitor)."""
+        ...
+
+    def apply(self, obj: KubeObject, *, force: bool = False, dry_run: bool = False) -> KubeObject:
+        """Server-side apply with field manager `mlopsctl`; a field conflict raises Conflict unless force."""
+        ...
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> KubeObject | None: ...
+
+    def list(
+        self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | None = None
+    ) -> list[KubeObject]: ...
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
+        """Delete one object; False when it did not exist."""
+        ...
+
+    def wait_for(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None,
+        condition: Callable[[KubeObject | None], bool],
+        timeout: float,
+    ) -> KubeObject | None:
+        """Watch the object until `condition` holds (it also sees None: deleted); TimeoutError otherwise."""
+        ...
+
+    def exec(
+        self, namespace: str, pod: str, command: Sequence[str], container: str | None = None, timeout: float = 30
+    ) -> ExecResult: ...
+
+    def access_review(self, review: AccessReview) -> bool: ...
+
+    def pod_logs(self, namespace: str, pod: str, container: str | None = None, follow: bool = False) -> Iterator[str]:
+        """Lines of a pod's log; with follow, until the container ends."""
+        ...

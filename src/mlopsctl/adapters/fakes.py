@@ -1,0 +1,151 @@
+"""In-memory fakes of the adapters, shipped with the package so services (and users' own code) can be
+tested without a cluster, as client-go's fake clientset is."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlopsctl.adapters.base import AccessReview, ExecResult, KubeObject
+from mlopsctl.errors import NotFound
+
+_CLUSTER_SCOPED = {
+    "Namespace",
+    "Node",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "APIService",
+    "StorageClass",
+    "PersistentVolume",
+    "PriorityClass",
+}
+
+
+def is_cluster_scoped(kind: str) -> bool:
+    return kind in _CLUSTER_SCOPED
+
+
+def _matches_selector(labels: dict[str, str], selector: str | None) -> bool:
+    """Equality-based selectors (`a=b,c!=d,e`), as `kubectl -l` takes them."""
+    if not selector:
+        return True
+    for term in selector.split(","):
+        term = term.strip()
+        if "!=" in term:
+            key, value = term.split("!=", 1)
+            if labels.get(key.strip()) == value.strip():
+                return False
+        elif "=" in term:
+            key, value = term.split("=", 1)
+            if labels.get(key.strip().rstrip("=")) != value.strip():
+                return False
+        elif term.startswith("!"):
+            if term[1:] in labels:
+                return False
+        elif term not in labels:
+            return False
+    return True
+
+
+@dataclass
+class FakeKubeApi:
+    """A dict-backed API server: apply merges by replacement, and every call is recorded for assertions."""
+
+    version: str = "v1.31.0"
+    objects: dict[tuple[str, str, str | None, str], KubeObject] = field(default_factory=dict)
+    served_kinds: set[tuple[str, str]] | None = None  # None: every kind is served
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+    exec_handler: Callable[[str, str, Sequence[str]], ExecResult] | None = None
+    access_handler: Callable[[AccessReview], bool] | None = None
+    logs: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    # Failure injection: raise this error on the Nth apply (1-based), once.
+    fail_apply_at: int | None = None
+    fail_apply_with: Exception | None = None
+    applies: int = 0
+
+    @staticmethod
+    def key(api_version: str, kind: str, name: str, namespace: str | None) -> tuple[str, str, str | None, str]:
+        return (api_version, kind, None if is_cluster_scoped(kind) else namespace, name)
+
+    def server_version(self) -> str:
+        return self.version
+
+    def has_kind(self, api_version: str, kind: str) -> bool:
+        return self.served_kinds is None or (api_version, kind) in self.served_kinds
+
+    def add(self, obj: KubeObject) -> KubeObject:
+        meta = obj.setdefault("metadata", {})
+        self.objects[self.key(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))] = obj
+        return obj
+
+    def apply(self, obj: KubeObject, *, force: bool = False, dry_run: bool = False) -> KubeObject:
+        self.applies += 1
+        self.calls.append(("apply", (obj["kind"], obj["metadata"].get("namespace"), obj["metadata"]["name"])))
+        if self.fail_apply_at is not None and self.applies == self.fail_apply_at and self.fail_apply_with:
+            error, self.fail_apply_with = self.fail_apply_with, None
+            raise error
+        if not self.has_kind(obj["apiVersion"], obj["kind"]):
+            raise NotFound(f"the server does not serve {obj['apiVersion']} {obj['kind']}")
+        if dry_run:
+            return copy.deepcopy(obj)
+        return copy.deepcopy(self.add(copy.deepcopy(obj)))
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> KubeObject | None:
+        self.calls.append(("get", (kind, namespace, name)))
+        found = self.objects.get(self.key(api_version, kind, name, namespace))
+        return copy.deepcopy(found) if found is not None else None
+
+    def list(
+        self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | None = None
+    ) -> list[KubeObject]:
+        self.calls.append(("list", (kind, namespace, label_selector)))
+        found = []
+        for (version, obj_kind, obj_ns, _), obj in sorted(self.objects.items(), key=lambda item: str(item[0])):
+            if version != api_version or obj_kind != kind:
+                continue
+            if namespace is not None and obj_ns != namespace:
+                continue
+            if _matches_selector(obj["metadata"].get("labels") or {}, label_selector):
+                found.append(copy.deepcopy(obj))
+        return found
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
+        self.calls.append(("delete", (kind, namespace, name)))
+        removed = self.objects.pop(self.key(api_version, kind, name, namespace), None) is not None
+        if removed and kind == "Namespace":
+            for object_key in [k for k in self.objects if k[2] == name]:
+                del self.objects[object_key]
+        return removed
+
+    def wait_for(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None,
+        condition: Callable[[KubeObject | None], bool],
+        timeout: float,
+    ) -> KubeObject | None:
+        self.calls.append(("wait_for", (kind, namespace, name)))
+        current = self.get(api_version, kind, name, namespace)
+        if not condition(current):
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {kind} {name}")
+        return current
+
+    def exec(
+        self, namespace: str, pod: str, command: Sequence[str], container: str | None = None, timeout: float = 30
+    ) -> ExecResult:
+        self.calls.append(("exec", (namespace, pod, tuple(command))))
+        if self.exec_handler is None:
+            return ExecResult("", "exec is not configured in this fake", 1)
+        return self.exec_handler(namespace, pod, command)
+
+    def access_review(self, review: AccessReview) -> bool:
+        self.calls.append(("access_review", review))
+        return bool(self.access_handler and self.access_handler(review))
+
+    def pod_logs(self, namespace: str, pod: str, container: str | None = None, follow: bool = False) -> Iterator[str]:
+        yield from self.logs.get((namespace, pod), [])
