@@ -30,3 +30,43 @@ def cli(monkeypatch, tmp_path):
         return CliResult(result.exit_code, result.stdout, result.stderr)
 
     return invoke
+
+
+@dataclass
+class ToolMirror:
+    """A tiny HTTP server on 127.0.0.1: `files` maps a path to its bytes, `truncate` paths to a short body."""
+
+    url: str
+    files: dict
+    truncate: set
+    default: bytes | None = None
+
+
+@pytest.fixture
+def tool_mirror():
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    mirror = ToolMirror(url="", files={}, truncate=set())
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = mirror.files.get(self.path, mirror.default)
+            if body is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2] if self.path in mirror.truncate else body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    mirror.url = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield mirror
+    server.shutdown()
+    server.server_close()

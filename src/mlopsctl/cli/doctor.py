@@ -1,0 +1,98 @@
+"""`mlopsctl doctor`: preflight checks, and `--install-tools` for pinned kind, kubectl and helm."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mlopsctl.cli import context as cli_context
+
+
+def _kubeconfig_text(kubeconfig: str | None) -> str | None:
+    candidates = (kubeconfig or "").split(os.pathsep) if kubeconfig else [str(Path.home() / ".kube" / "config")]
+    for candidate in candidates:
+        path = Path(candidate).expanduser()
+        if candidate and path.is_file():
+            return path.read_text()
+    return None
+
+
+def _table(report):
+    from rich.table import Table
+
+    marks = {"ok": "[green]ok[/green]", "info": "[cyan]info[/cyan]"}
+    table = Table(title="mlopsctl doctor", title_justify="left")
+    for column in ("CHECK", "STATUS", "FOUND", "NEEDED", "FIX"):
+        table.add_column(column)
+    for check in report.checks:
+        status = marks.get(check.status, f"[red]{check.status}[/red]")
+        table.add_row(check.name, status, check.found, check.needed, check.hint)
+    return table
+
+
+def doctor(
+    ctx: typer.Context,
+    install_tools: Annotated[
+        bool,
+        typer.Option(
+            "--install-tools",
+            help="Download pinned, SHA-256-verified kind, kubectl and helm into $MLOPSCTL_HOME/bin.",
+        ),
+    ] = False,
+    mirror: Annotated[
+        str | None,
+        typer.Option(
+            "--mirror",
+            envvar="MLOPSCTL_TOOLS_MIRROR",
+            help="Base URL of a mirror serving the release files under their original paths.",
+        ),
+    ] = None,
+) -> None:
+    """Check Docker, kind (>= 0.24), kubectl, helm and the kube context; exit 3 if something required is missing."""
+    import platform
+
+    from mlopsctl.adapters import docker_daemon
+    from mlopsctl.adapters.download import install_verified
+    from mlopsctl.adapters.runner import SubprocessRunner
+    from mlopsctl.errors import PrerequisiteMissing
+    from mlopsctl.paths import tools_dir
+    from mlopsctl.services import doctor as service
+    from mlopsctl.tools import pinned_releases, platform_key
+
+    settings = cli_context.settings(ctx)
+    runner = SubprocessRunner(extra_path=(tools_dir(),))
+    kubeconfig = _kubeconfig_text(settings.kubeconfig)
+    report = service.run_doctor(runner, docker_daemon.server_version, kubeconfig, settings.context)
+
+    if install_tools:
+        platform_name = platform_key(platform.system(), platform.machine())
+        releases = pinned_releases(platform_name, mirror)
+        if not releases:
+            raise PrerequisiteMissing(
+                f"no pinned tool releases for {platform_name}", hint="install kind, kubectl and helm by hand"
+            )
+        status = cli_context.status(ctx)
+        with status.step(f"installing tools into {tools_dir()}"):
+            installed = service.install_tools(
+                report,
+                releases,
+                tools_dir(),
+                lambda release, path: install_verified(release.url, release.sha256, path, release.archive_member),
+            )
+        report = service.run_doctor(runner, docker_daemon.server_version, kubeconfig, settings.context)
+        report = service.DoctorReport(report.checks, installed)
+
+    cli_context.emit(ctx, report, _table)
+    if not report.ok:
+        failed = ", ".join(check.name for check in report.checks if check.required and not check.ok)
+        raise PrerequisiteMissing(
+            f"required tools missing or unusable: {failed}",
+            hint="follow the FIX column, or run `mlopsctl doctor --install-tools`",
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(doctor)

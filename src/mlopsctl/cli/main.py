@@ -69,6 +69,14 @@ def report(exc: BaseException, obj: Any) -> int:
 class MlopsctlGroup(TyperGroup):
     """Runs the command tree in click's non-standalone mode so every outcome passes through `report`."""
 
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            # typer turns Ctrl-C into a silent Exit(130); say what happened first.
+            _write("mlopsctl: interrupted")
+            raise
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
         from mlopsctl.cli.context import RunState
 
