@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mlopsctl import __version__
+
 FIELD_MANAGER = "mlopsctl"
 
 # Labels carried by every object mlopsctl creates; the cluster, not a state file, is the source of truth.
@@ -49,3 +51,29 @@ IMAGE_REPOSITORY = "mlopsctl/inference"
 # Inside the image: the default model, built at image build time from the shipped data set.
 IMAGE_MODEL_DIR = "/opt/mlopsctl/model"
 IMAGE_UID = 10001
+
+# Tenants (manifests/tenant.py). The image a tenant runs unless told otherwise: `image build` tags the version.
+IMAGE_TAG = __version__
+DEFAULT_IMAGE = f"{IMAGE_REPOSITORY}:{IMAGE_TAG}"
+# The container's command and the model it serves when the tenant names no s3:// model_uri (baked into the image).
+INFERENCE_COMMAND = ("python", "-m", "inference", "serve")
+DEFAULT_MODEL_URI = IMAGE_MODEL_DIR
+DEFAULT_MODEL_VERSION = "builtin"
+# A tenant with a model_uri reads its S3 settings from this Secret in its own namespace, keys as listed.
+MODEL_STORE_SECRET = "model-store-credentials"
+MODEL_STORE_SECRET_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "S3_ENDPOINT_URL", "AWS_REGION")
+# Pod template annotations: a hash of the pod's configuration (changes roll the pods) and the model it serves.
+CONFIG_HASH_ANNOTATION = "mlopsctl.io/config-hash"
+MODEL_VERSION_ANNOTATION = "mlopsctl.io/model-version"
+# The whole tenant spec as JSON on the tenant Namespace, so re-rendering from the cluster loses no option.
+TENANT_SPEC_ANNOTATION = "mlopsctl.io/tenant-spec"
+# Which kube-dns pods tenant DNS egress may reach (kube-system; the label CoreDNS carries on Kind, EKS, GKE).
+DNS_NAMESPACE = "kube-system"
+DNS_POD_LABELS = (("k8s-app", "kube-dns"),)
+# GPU tenants: the extended resource, the taint GPU node pools carry, and their default node selector
+# (set by NVIDIA GPU feature discovery / the GPU operator; override it per tenant for a Karpenter or GKE pool).
+GPU_RESOURCE = "nvidia.com/gpu"
+GPU_NODE_SELECTOR = (("nvidia.com/gpu.present", "true"),)
+# kube-prometheus-stack picks ServiceMonitors up by this label (its default selector is release=<release name>).
+MONITORING_RELEASE = "kube-prometheus-stack"
+SERVICE_MONITOR_LABELS = (("release", MONITORING_RELEASE),)
