@@ -1,0 +1,433 @@
+"""The real KubeApi, on the official `kubernetes` client's DynamicClient.
+
+Everything the client library can raise is translated here, at the boundary, into the project's typed errors:
+ApiException 401/403 -> Forbidden, 404 -> NotFound, 409 -> Conflict (naming the conflicting field managers),
+connection failures -> ClusterUnreachable, a missing kubeconfig or context -> ClusterUnreachable / UsageError.
+Waiting is done with watches from the resourceVersion of a fresh list, never with sleep loops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import shutil
+import tempfile
+import time
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from mlopsctl.adapters.base import AccessReview, ExecResult, KubeObject
+from mlopsctl.constants import FIELD_MANAGER
+from mlopsctl.errors import ClusterUnreachable, Conflict, Forbidden, MlopsctlError, NotFound, UsageError
+
+CONNECT_HINT = "is the cluster running? check `kubectl cluster-info`, or pick another one with --context"
+_CONFLICT_MANAGER = re.compile(r'conflict with "([^"]+)"')
+
+
+def _status_of(body: Any) -> dict[str, Any]:
+    """The Kubernetes `Status` object an error response carries, or {}."""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return {"message": body.strip()}
+    return body if isinstance(body, dict) else {}
+
+
+def conflict_managers(status: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The field managers and the fields named in a server-side apply conflict (HTTP 409)."""
+    managers: list[str] = []
+    fields: list[str] = []
+    causes = (status.get("details") or {}).get("causes") or []
+    texts = [cause.get("message", "") for cause in causes] or [status.get("message", "")]
+    for cause in causes:
+        if cause.get("field"):
+            fields.append(cause["field"])
+    for text in texts:
+        for manager in _CONFLICT_MANAGER.findall(text):
+            if manager not in managers:
+                managers.append(manager)
+    return managers, fields
+
+
+def translate_api_error(exc: Any, what: str, *, apply: bool = False) -> MlopsctlError:
+    """One ApiException (or the dynamic client's subclass) as a typed error with a hint."""
+    code = getattr(exc, "status", None)
+    status = _status_of(getattr(exc, "body", None))
+    reason = status.get("message") or getattr(exc, "reason", None) or f"HTTP {code}"
+    if code == 401:
+        return Forbidden(
+            f"{what}: unauthorized ({reason})",
+            hint="the credentials in the kubeconfig were rejected; refresh them (for example re-run the cloud "
+            "provider's `get-credentials`/`update-kubeconfig`)",
+        )
+    if code == 403:
+        return Forbidden(
+            f"{what}: forbidden: {reason}", hint="ask a cluster admin for this permission, or use --context"
+        )
+    if code == 404:
+        return NotFound(f"{what}: not found: {reason}")
+    if code == 409:
+        managers, fields = conflict_managers(status)
+        if apply and managers:
+            where = f" on {', '.join(fields)}" if fields else ""
+            return Conflict(
+                f"{what}: field conflict with manager(s) {', '.join(managers)}{where}",
+                hint="another tool owns these fields; re-run with --force to take ownership",
+            )
+        return Conflict(f"{what}: conflict: {reason}", hint="re-run the command; it converges")
+    if code == 422:
+        return UsageError(f"{what}: rejected by the API server: {reason}")
+    return ClusterUnreachable(f"{what}: the API server answered {code}: {reason}", hint=CONNECT_HINT)
+
+
+@contextlib.contextmanager
+def map_errors(what: str, host: str = "", *, apply: bool = False) -> Iterator[None]:
+    """Translate the client library's exceptions into the project's typed errors."""
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError as Urllib3Error
+
+    try:
+        yield
+    except MlopsctlError:
+        raise
+    except ApiException as exc:
+        raise translate_api_error(exc, what, apply=apply) from exc
+    except (Urllib3Error, OSError) as exc:
+        where = f" at {host}" if host else ""
+        cause = getattr(exc, "reason", None) or exc
+        raise ClusterUnreachable(f"{what}: cannot reach the Kubernetes API{where}: {cause}", hint=CONNECT_HINT) from exc
+
+
+def load_configuration(context: str | None, kubeconfig: str | None) -> Any:
+    """A client Configuration for the given kubeconfig path(s) and context, or a typed error with a hint."""
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.config.kube_config import KUBE_CONFIG_DEFAULT_LOCATION
+
+    path_text = kubeconfig or KUBE_CONFIG_DEFAULT_LOCATION
+    paths = [Path(part).expanduser() for part in path_text.split(":") if part]
+    if not any(path.is_file() for path in paths):
+        raise ClusterUnreachable(
+            f"no kubeconfig found at {path_text}",
+            hint="create a cluster with `mlopsctl cluster up`, or pass --kubeconfig PATH / set KUBECONFIG",
+        )
+    try:
+        contexts, current = config.list_kube_config_contexts(config_file=path_text)
+    except ConfigException as exc:
+        raise ClusterUnreachable(f"cannot read kubeconfig {path_text}: {exc}", hint="check the file") from exc
+    names = [entry["name"] for entry in contexts or []]
+    if context is not None and context not in names:
+        known = ", ".join(names) or "none"
+        raise UsageError(f"kubeconfig context '{context}' not found in {path_text}", hint=f"known contexts: {known}")
+    if context is None and not current:
+        raise UsageError(f"kubeconfig {path_text} has no current context", hint="pass --context NAME")
+    configuration = client.Configuration()
+    try:
+        config.load_kube_config(
+            config_file=path_text, context=context, client_configuration=configuration, persist_config=False
+        )
+    except ConfigException as exc:
+        raise ClusterUnreachable(f"cannot use kubeconfig {path_text}: {exc}", hint="check the file") from exc
+    # Fail fast on a dead endpoint instead of retrying for a minute.
+    configuration.retries = 1
+    return configuration
+
+
+class KubernetesApi:
+    """KubeApi over a real API server. Build it with `connect()`; everything else is lazy."""
+
+    def __init__(self, configuration: Any, *, request_timeout: float = 30.0) -> None:
+        self.configuration = configuration
+        self.host = str(getattr(configuration, "host", ""))
+        self.request_timeout = request_timeout
+        self._api_client: Any = None
+        self._dynamic: Any = None
+        self._resources: dict[tuple[str, str], Any] = {}
+        # Discovery is cached per instance (never in a shared /tmp file that outlives a CRD install).
+        self._cache_dir = tempfile.mkdtemp(prefix="mlopsctl-discovery-")
+        self._finalizer = weakref.finalize(self, shutil.rmtree, self._cache_dir, True)
+
+    # -- plumbing ---------------------------------------------------------------------------------------------
+    @property
+    def api_client(self) -> Any:
+        if self._api_client is None:
+            from kubernetes import client
+
+            self._api_client = client.ApiClient(self.configuration)
+        return self._api_client
+
+    @property
+    def dynamic(self) -> Any:
+        if self._dynamic is None:
+            from kubernetes.dynamic import DynamicClient
+
+            with map_errors("API discovery", self.host):
+                self._dynamic = DynamicClient(self.api_client, cache_file=str(Path(self._cache_dir) / "discovery.json"))
+        return self._dynamic
+
+    def _resource(self, api_version: str, kind: str) -> Any:
+        key = (api_version, kind)
+        if key not in self._resources:
+            from kubernetes.dynamic.exceptions import ResourceNotFoundError
+
+            try:
+                with map_errors(f"looking up {api_version} {kind}", self.host):
+                    self._resources[key] = self.dynamic.resources.get(api_version=api_version, kind=kind)
+            except ResourceNotFoundError as exc:
+                raise NotFound(
+                    f"the server does not serve {api_version} {kind}",
+                    hint="install the CustomResourceDefinition that provides it first",
+                ) from exc
+        return self._resources[key]
+
+    @staticmethod
+    def _json(response: Any) -> Any:
+        data = response.data if hasattr(response, "data") else response
+        if isinstance(data, bytes):
+            data = data.decode("utf-8")
+        return json.loads(data) if isinstance(data, str) and data else data
+
+    @staticmethod
+    def _describe(kind: str, name: str, namespace: str | None) -> str:
+        return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+
+    # -- KubeApi ----------------------------------------------------------------------------------------------
+    def server_version(self) -> str:
+        with map_errors("reading the server version", self.host):
+            version = self.dynamic.version
+        return str((version.get("kubernetes") or {}).get("gitVersion", "unknown"))
+
+    def has_kind(self, api_version: str, kind: str) -> bool:
+        try:
+            self._resource(api_version, kind)
+        except NotFound:
+            return False
+        return True
+
+    def apply(self, obj: KubeObject, *, force: bool = False, dry_run: bool = False) -> KubeObject:
+        kind = obj["kind"]
+        meta = obj.get("metadata") or {}
+        resource = self._resource(obj["apiVersion"], kind)
+        namespace = meta.get("namespace") if resource.namespaced else None
+        what = f"applying {self._describe(kind, meta.get('name', ''), namespace)}"
+        with map_errors(what, self.host, apply=True):
+            response = self.dynamic.server_side_apply(
+                resource,
+                body=obj,
+                name=meta.get("name"),
+                namespace=namespace,
+                field_manager=FIELD_MANAGER,
+                force_conflicts=True if force else None,
+                dry_run="All" if dry_run else None,
+                serialize=False,
+                _request_timeout=self.request_timeout,
+            )
+            return self._json(response)
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> KubeObject | None:
+        resource = self._resource(api_version, kind)
+        namespace = namespace if resource.namespaced else None
+        from kubernetes.dynamic.exceptions import NotFoundError
+
+        with map_errors(f"reading {self._describe(kind, name, namespace)}", self.host):
+            try:
+                response = self.dynamic.get(
+                    resource, name=name, namespace=namespace, serialize=False, _request_timeout=self.request_timeout
+                )
+            except NotFoundError:
+                return None
+        return self._json(response)
+
+    def list(
+        self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | None = None
+    ) -> list[KubeObject]:
+        return self._list(api_version, kind, namespace, label_selector)["items"]
+
+    def _list(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> dict[str, Any]:
+        resource = self._resource(api_version, kind)
+        namespace = namespace if resource.namespaced else None
+        where = f" in {namespace}" if namespace else ""
+        with map_errors(f"listing {kind}{where}", self.host):
+            response = self.dynamic.get(
+                resource,
+                namespace=namespace,
+                label_selector=label_selector,
+                field_selector=field_selector,
+                serialize=False,
+                _request_timeout=self.request_timeout,
+            )
+        data = self._json(response) or {}
+        items = data.get("items") or []
+        for item in items:  # list items omit their own apiVersion and kind
+            item.setdefault("apiVersion", api_version)
+            item.setdefault("kind", kind)
+        data["items"] = items
+        return data
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
+        resource = self._resource(api_version, kind)
+        namespace = namespace if resource.namespaced else None
+        from kubernetes.dynamic.exceptions import NotFoundError
+
+        with map_errors(f"deleting {self._describe(kind, name, namespace)}", self.host):
+            try:
+                self.dynamic.delete(
+                    resource,
+                    name=name,
+                    namespace=namespace,
+                    body={"propagationPolicy": "Background"},
+                    serialize=False,
+                    _request_timeout=self.request_timeout,
+                )
+            except NotFoundError:
+                return False
+        return True
+
+    def wait_for(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None,
+        condition: Callable[[KubeObject | None], bool],
+        timeout: float,
+    ) -> KubeObject | None:
+        """List the object, then watch it from that resourceVersion until `condition` holds or time runs out."""
+        from kubernetes import watch
+        from kubernetes.client.exceptions import ApiException
+
+        resource = self._resource(api_version, kind)
+        namespace = namespace if resource.namespaced else None
+        what = f"waiting for {self._describe(kind, name, namespace)}"
+        deadline = time.monotonic() + timeout
+        while True:
+            listing = self._list(api_version, kind, namespace, field_selector=f"metadata.name={name}")
+            current: KubeObject | None = listing["items"][0] if listing["items"] else None
+            if condition(current):
+                return current
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"timed out after {timeout:.0f}s {what}")
+            version = (listing.get("metadata") or {}).get("resourceVersion")
+            watcher = watch.Watch()
+            with map_errors(what, self.host):
+                try:
+                    for event in self.dynamic.watch(
+                        resource,
+                        namespace=namespace,
+                        name=name,
+                        resource_version=version,
+                        timeout=max(1, int(remaining)),
+                        watcher=watcher,
+                    ):
+                        if event.get("type") == "BOOKMARK":
+                            continue
+                        current = None if event.get("type") == "DELETED" else event.get("raw_object")
+                        if condition(current):
+                            return current
+                        if time.monotonic() >= deadline:
+                            break
+                except ApiException as exc:
+                    # 410 Gone: our resourceVersion is too old; list again and watch on from there.
+                    if exc.status != 410:
+                        raise
+                finally:
+                    watcher.stop()
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"timed out after {timeout:.0f}s {what}")
+
+    def exec(
+        self, namespace: str, pod: str, command: Sequence[str], container: str | None = None, timeout: float = 30
+    ) -> ExecResult:
+        """Run a command in a pod; a command still running after `timeout` is closed and reported as 124."""
+        from kubernetes import client
+        from kubernetes.stream import stream
+
+        core = client.CoreV1Api(self.api_client)
+        kwargs: dict[str, Any] = {
+            "command": list(command),
+            "stderr": True,
+            "stdin": False,
+            "stdout": True,
+            "tty": False,
+        }
+        if container:
+            kwargs["container"] = container
+        with map_errors(f"exec in pod {namespace}/{pod}", self.host):
+            response = stream(core.connect_get_namespaced_pod_exec, pod, namespace, _preload_content=False, **kwargs)
+            stdout: list[str] = []
+            stderr: list[str] = []
+            deadline = time.monotonic() + timeout
+            try:
+                while response.is_open():
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return ExecResult("".join(stdout), "".join(stderr) + f"timed out after {timeout:.0f}s", 124)
+                    response.update(timeout=min(remaining, 1.0))
+                    if response.peek_stdout():
+                        stdout.append(response.read_stdout())
+                    if response.peek_stderr():
+                        stderr.append(response.read_stderr())
+                code = response.returncode
+            finally:
+                response.close()
+        return ExecResult("".join(stdout), "".join(stderr), int(code if code is not None else 0))
+
+    def access_review(self, review: AccessReview) -> bool:
+        attributes: dict[str, Any] = {"verb": review.verb, "resource": review.resource, "group": review.group}
+        if review.subresource:
+            attributes["subresource"] = review.subresource
+        if review.namespace:
+            attributes["namespace"] = review.namespace
+        if review.name:
+            attributes["name"] = review.name
+        body = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": {"user": review.user, "groups": list(review.groups), "resourceAttributes": attributes},
+        }
+        resource = self._resource("authorization.k8s.io/v1", "SubjectAccessReview")
+        with map_errors(f"access review for {review.user}", self.host):
+            response = self.dynamic.create(resource, body=body, serialize=False, _request_timeout=self.request_timeout)
+        return bool((self._json(response).get("status") or {}).get("allowed"))
+
+    def pod_logs(self, namespace: str, pod: str, container: str | None = None, follow: bool = False) -> Iterator[str]:
+        from kubernetes import client
+
+        core = client.CoreV1Api(self.api_client)
+        kwargs: dict[str, Any] = {"follow": follow, "_preload_content": False}
+        if container:
+            kwargs["container"] = container
+        with map_errors(f"reading logs of pod {namespace}/{pod}", self.host):
+            response = core.read_namespaced_pod_log(pod, namespace, **kwargs)
+            try:
+                buffer = b""
+                for chunk in response.stream(4096):
+                    buffer += chunk
+                    *lines, buffer = buffer.split(b"\n")
+                    for line in lines:
+                        yield line.decode("utf-8", "replace")
+                if buffer:
+                    yield buffer.decode("utf-8", "replace")
+            finally:
+                response.release_conn()
+
+
+def connect(
+    context: str | None = None, kubeconfig: str | None = None, *, request_timeout: float = 30.0
+) -> KubernetesApi:
+    """The KubeApi for a kubeconfig context (`--context`, `--kubeconfig` honoured)."""
+    return KubernetesApi(load_configuration(context, kubeconfig), request_timeout=request_timeout)

@@ -1,0 +1,226 @@
+"""A small HTTP-level fake of the Kubernetes API server on 127.0.0.1: discovery, CRUD with server-side apply,
+list/watch, SubjectAccessReview and pod logs. Every request is recorded so tests can assert on the wire format
+the real client sends (method, path, query, headers, body)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+# (group, version) -> [(plural, kind, namespaced)]
+RESOURCES: dict[tuple[str, str], list[tuple[str, str, bool]]] = {
+    ("", "v1"): [
+        ("namespaces", "Namespace", False),
+        ("nodes", "Node", False),
+        ("pods", "Pod", True),
+        ("services", "Service", True),
+        ("serviceaccounts", "ServiceAccount", True),
+        ("configmaps", "ConfigMap", True),
+    ],
+    ("apps", "v1"): [("deployments", "Deployment", True)],
+    ("authorization.k8s.io", "v1"): [("subjectaccessreviews", "SubjectAccessReview", False)],
+    ("apiregistration.k8s.io", "v1"): [("apiservices", "APIService", False)],
+}
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class FakeApiServer:
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # object path -> object
+    requests: list[Recorded] = field(default_factory=list)
+    # Events a watch on a collection path returns, in order: (type, object).
+    watch_events: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
+    # Object path -> (HTTP status, Status body) answered to any request on it.
+    failures: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    logs: dict[str, str] = field(default_factory=dict)
+    resource_version: int = 100
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeApiServer:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _handle(self) -> None:
+                fake.handle(self)
+
+            do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _handle
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+    def kubeconfig(self, context: str = "fake") -> str:
+        return json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
+                "users": [{"name": "fake", "user": {"token": "test-token"}}],
+                "contexts": [{"name": context, "context": {"cluster": "fake", "user": "fake"}}],
+                "current-context": context,
+            }
+        )
+
+    # -- request handling ---------------------------------------------------------------------------------------
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(request.path)
+        query = parse_qs(parts.query)
+        length = int(request.headers.get("Content-Length") or 0)
+        raw = request.rfile.read(length) if length else b""
+        body = json.loads(raw) if raw else None
+        self.requests.append(Recorded(request.command, parts.path, query, dict(request.headers.items()), body))
+        status, payload = self.route(request.command, parts.path, query, request.headers, body)
+        if status == "watch":
+            self._stream_watch(request, parts.path, query)
+            return
+        if status == "log":
+            request.send_response(200)
+            request.send_header("Content-Type", "text/plain")
+            request.end_headers()
+            request.wfile.write(payload.encode())
+            return
+        data = json.dumps(payload).encode()
+        request.send_response(status)
+        request.send_header("Content-Type", "application/json")
+        request.send_header("Content-Length", str(len(data)))
+        request.end_headers()
+        request.wfile.write(data)
+
+    def _stream_watch(self, request: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]]) -> None:
+        request.send_response(200)
+        request.send_header("Content-Type", "application/json")
+        request.end_headers()
+        for event_type, obj in self.watch_events.get(path, []):
+            request.wfile.write((json.dumps({"type": event_type, "object": obj}) + "\n").encode())
+            request.wfile.flush()
+        # Like a real server, hold the watch open until timeoutSeconds (bounded to keep tests quick).
+        timeout = float(query.get("timeoutSeconds", ["1"])[0])
+        time.sleep(min(timeout, 1.0))
+
+    @staticmethod
+    def status(code: int, reason: str, message: str, **extra: Any) -> tuple[int, dict[str, Any]]:
+        return code, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason,
+                      "message": message, "code": code, **extra}  # fmt: skip
+
+    def discovery(self, path: str) -> dict[str, Any] | None:
+        if path == "/version":
+            return {"major": "1", "minor": "31", "gitVersion": "v1.31.12"}
+        if path == "/api":
+            return {"kind": "APIVersions", "versions": ["v1"]}
+        if path == "/apis":
+            groups = [
+                {
+                    "name": group,
+                    "versions": [{"groupVersion": f"{group}/{version}", "version": version}],
+                    "preferredVersion": {"groupVersion": f"{group}/{version}", "version": version},
+                }
+                for group, version in RESOURCES
+                if group
+            ]
+            return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+        for (group, version), resources in RESOURCES.items():
+            prefix = f"/api/{version}" if not group else f"/apis/{group}/{version}"
+            if path == prefix:
+                listing = [
+                    {"name": plural, "kind": kind, "namespaced": namespaced, "singularName": "",
+                     "verbs": ["create", "delete", "get", "list", "patch", "watch"]}
+                    for plural, kind, namespaced in resources
+                ]  # fmt: skip
+                if not group:
+                    listing.append({"name": "pods/log", "kind": "Pod", "namespaced": True, "verbs": ["get"]})
+                groupversion = f"{group}/{version}" if group else version
+                return {"kind": "APIResourceList", "groupVersion": groupversion, "resources": listing}
+        return None
+
+    def route(self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: Any):
+        found = self.discovery(path)
+        if found is not None:
+            return 200, found
+        if path in self.failures:
+            return self.failures[path]
+        if path.endswith("/log"):
+            return "log", self.logs.get(path.removesuffix("/log"), "")
+        if path.endswith("subjectaccessreviews") and method == "POST":
+            allowed = body["spec"]["user"] == "alice"
+            return 201, {**body, "status": {"allowed": allowed}}
+        if method == "PATCH":
+            if headers.get("Content-Type") != "application/apply-patch+yaml":
+                return self.status(415, "UnsupportedMediaType", f"unsupported patch type {headers.get('Content-Type')}")
+            current = self.objects.get(path)
+            owner = (current or {}).get("metadata", {}).get("annotations", {}).get("fake/owner")
+            if owner and query.get("force") != ["true"]:
+                return self.status(
+                    409, "Conflict", f'Apply failed with 1 conflict: conflict with "{owner}": .spec.replicas',
+                    details={"causes": [{"type": "FieldManagerConflict",
+                                         "message": f'conflict with "{owner}" using apps/v1', "field": ".spec.replicas"}]},
+                )  # fmt: skip
+            result = json.loads(json.dumps(body))
+            self.resource_version += 1
+            result["metadata"]["resourceVersion"] = str(self.resource_version)
+            if query.get("dryRun") != ["All"]:
+                self.objects[path] = result
+            return 200, result
+        if method == "DELETE":
+            if path in self.objects:
+                return 200, self.objects.pop(path)
+            return self.status(404, "NotFound", f"{path} not found")
+        if method == "GET":
+            if query.get("watch") == ["true"] or query.get("watch") == ["True"]:
+                return "watch", None
+            if path in self.objects:
+                return 200, self.objects[path]
+            items = [obj for key, obj in sorted(self.objects.items()) if key.rsplit("/", 1)[0] == path]
+            if items or self._is_collection(path):
+                items = [obj for obj in items if self._selected(obj, query)]
+                return 200, {"kind": "List", "metadata": {"resourceVersion": str(self.resource_version)},
+                             "items": items}  # fmt: skip
+            return self.status(404, "NotFound", f"{path} not found")
+        return self.status(405, "MethodNotAllowed", method)
+
+    @staticmethod
+    def _is_collection(path: str) -> bool:
+        plural = path.rstrip("/").rsplit("/", 1)[-1]
+        return any(plural == p for resources in RESOURCES.values() for p, _, _ in resources)
+
+    @staticmethod
+    def _selected(obj: dict[str, Any], query: dict[str, list[str]]) -> bool:
+        labels = obj.get("metadata", {}).get("labels") or {}
+        for term in ",".join(query.get("labelSelector", [])).split(","):
+            if "=" in term:
+                key, value = term.split("=", 1)
+                if labels.get(key) != value:
+                    return False
+        for term in ",".join(query.get("fieldSelector", [])).split(","):
+            if term.startswith("metadata.name=") and obj["metadata"]["name"] != term.split("=", 1)[1]:
+                return False
+        return True
