@@ -5,7 +5,8 @@
     ├── PrerequisiteMissing       3  docker, kind, kubectl, helm absent or too old
     ├── ExternalCommandFailed     4  a tool or download we ran failed
     ├── ClusterError              5  cluster unreachable, forbidden, conflict
-    └── VerificationFailed        6  verify/loadtest found failures (the report is still printed)
+    ├── VerificationFailed        6  verify/loadtest found failures (the report is still printed)
+    └── Interrupted             130  Ctrl-C during a wait, with a note of what was already done
 
 Unexpected exceptions exit 70 and Ctrl-C exits 130; both are handled in `cli/main.py`, nowhere else.
 """
@@ -74,3 +75,9 @@ class Conflict(ClusterError):
 
 class VerificationFailed(MlopsctlError):
     exit_code = ExitCode.VERIFICATION_FAILED
+
+
+class Interrupted(MlopsctlError):
+    """Ctrl-C arrived during a long wait; the message says what was already done, so a re-run can converge."""
+
+    exit_code = ExitCode.INTERRUPTED
