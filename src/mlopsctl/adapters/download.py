@@ -9,20 +9,20 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import http.client
-import io
 import os
 import tarfile
 import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import IO
 
 from mlopsctl.errors import ExternalCommandFailed
 
 CHUNK = 1 << 16
 
 
-def _fetch_verified(url: str, sha256: str, sink: io.BufferedWriter, timeout: float) -> None:
+def _fetch_verified(url: str, sha256: str, sink: IO[bytes], timeout: float) -> None:
     digest = hashlib.sha256()
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:

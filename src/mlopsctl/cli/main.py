@@ -77,7 +77,7 @@ class MlopsctlGroup(TyperGroup):
             _write("mlopsctl: interrupted")
             raise
 
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         from mlopsctl.cli.context import RunState
 
         obj = extra.pop("obj", None) or RunState()
