@@ -1,0 +1,423 @@
+"""Versioned model artifacts in the object store: push, list, pull, and pinning a tenant to a version.
+
+Layout (what the inference service's s3:// loader reads): `s3://<bucket>/models/<VERSION>/model.skops` and
+`.../metadata.json`, where metadata.json records the model file's sha256 (the service's artifact format). A
+version is written model file first, metadata last, so a listed version is complete; versions are immutable
+(pushing different bytes under an existing version is refused).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlopsctl import constants as C
+from mlopsctl.adapters.base import KubeApi
+from mlopsctl.adapters.s3 import ObjectStore
+from mlopsctl.errors import Conflict, MlopsctlError, NotFound, UsageError, VerificationFailed
+from mlopsctl.manifests import storage as M
+from mlopsctl.progress import NullStatus, Status
+
+MAX_METADATA_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A local artifact directory whose model file matches its metadata."""
+
+    directory: Path
+    version: str
+    sha256: str
+    size: int
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PushResult:
+    version: str
+    bucket: str
+    uri: str
+    sha256: str
+    size: int
+    uploaded: bool  # False: the same bytes were already there
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    version: str
+    bucket: str
+    tenant: str | None  # None: the catalog
+    uri: str
+    size: int
+    sha256: str | None
+    created_at: str | None
+    metrics: dict[str, Any]
+    used_by: list[str] = field(default_factory=list)
+    complete: bool = True
+
+
+@dataclass(frozen=True)
+class ModelList:
+    versions: list[ModelVersion]
+    usage_known: bool
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PullResult:
+    version: str
+    uri: str
+    directory: Path
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class SetModelResult:
+    tenant: str
+    version: str
+    previous_version: str | None
+    uri: str
+    copied_from_catalog: bool
+    applied: list[str]
+    rolled_out: bool
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _parse_metadata(raw: bytes, source: str) -> dict[str, Any]:
+    from inference.artifact import ModelLoadError, parse_metadata
+
+    try:
+        return parse_metadata(raw, source)
+    except ModelLoadError as exc:
+        raise UsageError(exc.message, hint=exc.hint) from exc
+
+
+def read_artifact(directory: Path) -> Artifact:
+    """Check a local artifact directory: both files present, metadata valid, the model's sha256 as recorded."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise UsageError(f"not a directory: {directory}", hint="pass the directory `mlopsctl model train` wrote")
+    model_path = directory / M.MODEL_FILE
+    metadata_path = directory / M.METADATA_FILE
+    for path in (model_path, metadata_path):
+        if not path.is_file():
+            raise UsageError(
+                f"{directory}: {path.name} is missing",
+                hint=f"an artifact directory holds {M.MODEL_FILE} and {M.METADATA_FILE} (from `mlopsctl model train`)",
+            )
+    if metadata_path.stat().st_size > MAX_METADATA_BYTES:
+        raise UsageError(f"{metadata_path}: larger than {MAX_METADATA_BYTES} bytes")
+    metadata = _parse_metadata(metadata_path.read_bytes(), str(directory))
+    version = M.validate_version(str(metadata["version"]))
+    actual = _sha256_file(model_path)
+    if actual != metadata["sha256"]:
+        raise UsageError(
+            f"{directory}: checksum mismatch: {M.MODEL_FILE} has sha256 {actual[:12]}..., "
+            f"{M.METADATA_FILE} records {str(metadata['sha256'])[:12]}...",
+            hint="the model file was changed after training; retrain with `mlopsctl model train`",
+        )
+    return Artifact(directory, version, actual, model_path.stat().st_size, metadata)
+
+
+def bucket_for(tenant: str | None) -> str:
+    return M.tenant_bucket(tenant) if tenant else M.CATALOG_BUCKET
+
+
+def _remote_metadata(store: ObjectStore, bucket: str, version: str) -> dict[str, Any] | None:
+    try:
+        raw = store.get_bytes(bucket, M.version_prefix(version) + M.METADATA_FILE)
+    except NotFound:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def push(store: ObjectStore, directory: Path, tenant: str | None = None, status: Status | None = None) -> PushResult:
+    """Upload an artifact to the catalog (or a tenant's bucket). Refuses a directory whose checksum does not
+    match its metadata, and a version that already holds different bytes."""
+    status = status or NullStatus()
+    artifact = read_artifact(directory)
+    bucket = bucket_for(tenant)
+    prefix = M.version_prefix(artifact.version)
+    uri = M.model_uri(bucket, artifact.version)
+    store.ensure_bucket(bucket)
+    existing = _remote_metadata(store, bucket, artifact.version)
+    if existing is not None:
+        if existing.get("sha256") == artifact.sha256:
+            return PushResult(artifact.version, bucket, uri, artifact.sha256, artifact.size, uploaded=False)
+        raise Conflict(
+            f"{uri} already holds a different model (sha256 {str(existing.get('sha256'))[:12]}...)",
+            hint="versions are immutable: train with a new --version",
+        )
+    with status.step(f"uploading {artifact.version} to {uri}"):
+        store.put_file(bucket, prefix + M.MODEL_FILE, artifact.directory / M.MODEL_FILE)
+        store.put_file(
+            bucket, prefix + M.METADATA_FILE, artifact.directory / M.METADATA_FILE, content_type="application/json"
+        )
+    return PushResult(artifact.version, bucket, uri, artifact.sha256, artifact.size, uploaded=True)
+
+
+def _versions_in(store: ObjectStore, bucket: str, tenant: str | None) -> list[ModelVersion]:
+    if not store.bucket_exists(bucket):
+        return []
+    files: dict[str, dict[str, int]] = {}
+    for item in store.list_objects(bucket, M.MODEL_PREFIX + "/"):
+        parts = item.key.split("/")
+        if len(parts) == 3 and parts[2]:
+            files.setdefault(parts[1], {})[parts[2]] = item.size
+    versions = []
+    for version, names in sorted(files.items()):
+        metadata = _remote_metadata(store, bucket, version) if M.METADATA_FILE in names else None
+        complete = metadata is not None and M.MODEL_FILE in names
+        metadata = metadata or {}
+        versions.append(
+            ModelVersion(
+                version=version,
+                bucket=bucket,
+                tenant=tenant,
+                uri=f"s3://{bucket}/{M.MODEL_PREFIX}/{version}",
+                size=names.get(M.MODEL_FILE, 0),
+                sha256=metadata.get("sha256"),
+                created_at=metadata.get("created_at"),
+                metrics=_headline_metrics(metadata.get("metrics")),
+                complete=complete,
+            )
+        )
+    return versions
+
+
+def _headline_metrics(metrics: Any) -> dict[str, Any]:
+    """Held-out accuracy and F1 from the service's metadata (`metrics.heldout`), or the flat numbers given."""
+    if not isinstance(metrics, Mapping):
+        return {}
+    heldout = metrics.get("heldout") if isinstance(metrics.get("heldout"), Mapping) else metrics
+    return {
+        key: value for key, value in heldout.items() if isinstance(value, int | float) and not isinstance(value, bool)
+    }
+
+
+def served_versions(api: KubeApi) -> dict[str, tuple[str | None, str | None]]:
+    """tenant -> (model version, model URI) that its Deployment runs, from the pod template."""
+    served: dict[str, tuple[str | None, str | None]] = {}
+    selector = f"{C.MANAGED_BY_LABEL}={C.MANAGED_BY},{C.TENANT_LABEL}"
+    for deployment in api.list("apps/v1", "Deployment", label_selector=selector):
+        tenant = deployment["metadata"].get("labels", {}).get(C.TENANT_LABEL) or deployment["metadata"].get("namespace")
+        template = deployment.get("spec", {}).get("template", {})
+        version = (template.get("metadata", {}).get("annotations") or {}).get(C.MODEL_VERSION_ANNOTATION)
+        uri = None
+        for container in template.get("spec", {}).get("containers", []):
+            for env in container.get("env") or []:
+                if env.get("name") == "MODEL_URI":
+                    uri = env.get("value")
+                if env.get("name") == "MODEL_VERSION" and not version:
+                    version = env.get("value")
+        served[tenant] = (version, uri)
+    return served
+
+
+def list_models(
+    store: ObjectStore,
+    tenant: str | None = None,
+    tenants: Sequence[str] = (),
+    usage: Mapping[str, tuple[str | None, str | None]] | None = None,
+    usage_note: str | None = None,
+) -> ModelList:
+    """Versions in the catalog and in each tenant's bucket (or only `tenant`'s), with the tenants serving each.
+
+    `usage` is `served_versions(api)` when the cluster is reachable; None means unknown (said in the notes)."""
+    buckets: list[tuple[str, str | None]] = []
+    if tenant:
+        buckets.append((M.tenant_bucket(tenant), tenant))
+    else:
+        buckets.append((M.CATALOG_BUCKET, None))
+        names = sorted(set(tenants) | set(usage or {}))
+        buckets += [(M.tenant_bucket(name), name) for name in names]
+    versions: list[ModelVersion] = []
+    for bucket, owner in buckets:
+        for item in _versions_in(store, bucket, owner):
+            users = []
+            for name, (_, uri) in sorted((usage or {}).items()):
+                parsed = M.parse_model_uri(uri or "")
+                if parsed == (bucket, item.version):
+                    users.append(name)
+            versions.append(ModelVersion(**{**item.__dict__, "used_by": users}))
+    notes = (
+        [] if usage is not None else [usage_note or "the cluster was not reachable: tenants using each version unknown"]
+    )
+    return ModelList(versions=versions, usage_known=usage is not None, notes=notes)
+
+
+def pull(
+    store: ObjectStore, version: str, destination: Path, tenant: str | None = None, status: Status | None = None
+) -> PullResult:
+    """Download a version into `destination/` and verify the model's sha256 against its metadata; a mismatch
+    leaves nothing behind."""
+    status = status or NullStatus()
+    bucket = bucket_for(tenant)
+    prefix = M.version_prefix(version)
+    uri = M.model_uri(bucket, version)
+    try:
+        metadata_raw = store.get_bytes(bucket, prefix + M.METADATA_FILE)
+    except NotFound as exc:
+        raise NotFound(f"model version {version} not found at {uri}", hint="see `mlopsctl model list`") from exc
+    metadata = _parse_metadata(metadata_raw, uri)
+    destination = Path(destination)
+    destination.mkdir(parents=True, exist_ok=True)
+    with status.step(f"downloading {uri}"):
+        fd, tmp_name = tempfile.mkstemp(dir=destination, prefix=f".{M.MODEL_FILE}.")
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            try:
+                store.download(bucket, prefix + M.MODEL_FILE, tmp)
+            except NotFound as exc:
+                raise NotFound(f"{uri}: {M.MODEL_FILE} is missing", hint="push the version again") from exc
+            actual = _sha256_file(tmp)
+            if actual != metadata["sha256"]:
+                raise VerificationFailed(
+                    f"{uri}: checksum mismatch: {M.MODEL_FILE} has sha256 {actual[:12]}..., metadata records "
+                    f"{str(metadata['sha256'])[:12]}...",
+                    hint="the stored model was altered or is incomplete; push the version again",
+                )
+            size = tmp.stat().st_size
+            os.replace(tmp, destination / M.MODEL_FILE)
+        finally:
+            tmp.unlink(missing_ok=True)
+    (destination / M.METADATA_FILE).write_bytes(metadata_raw)
+    return PullResult(version=version, uri=uri, directory=destination, sha256=actual, size=size)
+
+
+def ensure_tenant_copy(store: ObjectStore, tenant: str, version: str, status: Status | None = None) -> tuple[str, bool]:
+    """Make `version` readable by the tenant: present in its bucket, else copied there from the catalog (and
+    verified after the copy). Returns (uri, copied)."""
+    status = status or NullStatus()
+    bucket = M.tenant_bucket(tenant)
+    prefix = M.version_prefix(version)
+    if store.bucket_exists(bucket) and _remote_metadata(store, bucket, version) is not None:
+        pull_check(store, bucket, version, tenant)
+        return M.model_uri(bucket, version), False
+    catalog = _remote_metadata(store, M.CATALOG_BUCKET, version) if store.bucket_exists(M.CATALOG_BUCKET) else None
+    if catalog is None:
+        raise NotFound(
+            f"model version {version} is neither in {tenant}'s bucket nor in the catalog",
+            hint=f"push it first: `mlopsctl model push DIR` (or --tenant {tenant}); see `mlopsctl model list`",
+        )
+    pull_check(store, M.CATALOG_BUCKET, version, None)
+    with status.step(f"copying {version} from the catalog into {bucket}"):
+        store.ensure_bucket(bucket)
+        store.copy(M.CATALOG_BUCKET, prefix + M.MODEL_FILE, bucket, prefix + M.MODEL_FILE)
+        store.copy(M.CATALOG_BUCKET, prefix + M.METADATA_FILE, bucket, prefix + M.METADATA_FILE)
+    pull_check(store, bucket, version, tenant)
+    return M.model_uri(bucket, version), True
+
+
+def pull_check(store: ObjectStore, bucket: str, version: str, tenant: str | None) -> str:
+    with tempfile.TemporaryDirectory(prefix="mlopsctl-verify-") as tmp:
+        return pull(store, version, Path(tmp), tenant=tenant).sha256
+
+
+def set_model(
+    api: KubeApi,
+    store: ObjectStore,
+    tenant: str,
+    version: str,
+    status: Status | None = None,
+    *,
+    wait: bool = True,
+    timeout: float = 300,
+    apply_tenant: Callable[[Any], list[str]] | None = None,
+) -> SetModelResult:
+    """Pin `tenant` to `version`: the version is made present and verified in the tenant's bucket, the tenant's
+    spec (on its Namespace) gets the new model_uri/model_version, and its object set is re-applied. The pods'
+    readiness gate is the service's own download + sha256 check, so a bad version never becomes ready and the
+    old pods keep serving (maxUnavailable 0); the rollout then fails with the pods' reason."""
+    from mlopsctl.manifests.tenant import TenantSpec, render_tenant
+
+    status = status or NullStatus()
+    M.validate_version(version)
+    namespace = api.get("v1", "Namespace", tenant)
+    text = ((namespace or {}).get("metadata", {}).get("annotations") or {}).get(C.TENANT_SPEC_ANNOTATION)
+    if namespace is None or not text:
+        raise NotFound(f"tenant {tenant} not found", hint="see `mlopsctl tenant list`, or add it with `tenant add`")
+    spec = TenantSpec.from_json(text)
+    previous = spec.model_version
+    if api.get("v1", "Secret", C.MODEL_STORE_SECRET, tenant) is None:
+        from mlopsctl.services.storage import grant_tenant_access
+
+        grant_tenant_access(api, status, tenant)
+    uri, copied = ensure_tenant_copy(store, tenant, version, status)
+    new_spec = spec.replace(model_uri=uri, model_version=version)
+    applied: list[str] = []
+    with status.step(f"pinning {tenant} to model {version}"):
+        if apply_tenant is not None:
+            applied = apply_tenant(new_spec)
+        else:
+            for obj in render_tenant(new_spec):
+                api.apply(obj)
+                applied.append(f"{obj['kind']}/{obj['metadata']['name']}")
+    rolled_out = False
+    if wait:
+        with status.step(f"waiting for {tenant}'s pods to load {version}"):
+            wait_for_rollout(api, tenant, version, timeout)
+            rolled_out = True
+    return SetModelResult(tenant, version, previous, uri, copied, applied, rolled_out)
+
+
+def _rollout_state(deployment: dict[str, Any] | None) -> tuple[bool, str | None]:
+    """(complete, failure reason) of a Deployment's rollout, as `kubectl rollout status` judges it."""
+    if not deployment:
+        return False, "the Deployment disappeared"
+    meta, spec, st = deployment.get("metadata", {}), deployment.get("spec", {}), deployment.get("status") or {}
+    for condition in st.get("conditions") or []:
+        if condition.get("type") == "Progressing" and condition.get("reason") == "ProgressDeadlineExceeded":
+            return False, condition.get("message") or "progress deadline exceeded"
+    if int(st.get("observedGeneration") or 0) < int(meta.get("generation") or 0):
+        return False, None
+    wanted = int(spec.get("replicas") or st.get("replicas") or 1)
+    updated = int(st.get("updatedReplicas") or 0)
+    available = int(st.get("availableReplicas") or 0)
+    total = int(st.get("replicas") or 0)
+    return updated >= wanted and total == updated and available >= updated, None
+
+
+def wait_for_rollout(api: KubeApi, tenant: str, version: str, timeout: float) -> None:
+    failure: list[str] = []
+
+    def done(obj: dict[str, Any] | None) -> bool:
+        complete, reason = _rollout_state(obj)
+        if reason:
+            failure.append(reason)
+            return True
+        return complete
+
+    try:
+        api.wait_for("apps/v1", "Deployment", C.APP_NAME, tenant, done, timeout)
+    except TimeoutError as exc:
+        raise MlopsctlError(
+            f"{tenant}: the pods did not become ready with model {version} within {timeout:.0f}s; the previous "
+            "pods keep serving",
+            hint=f"kubectl -n {tenant} logs -l {C.INSTANCE_LABEL}={tenant} --tail 20; roll back with "
+            f"`mlopsctl tenant set-model {tenant} <previous version>`",
+        ) from exc
+    if failure:
+        raise MlopsctlError(
+            f"{tenant}: rollout of model {version} failed: {failure[-1]}; the previous pods keep serving",
+            hint=f"roll back with `mlopsctl tenant set-model {tenant} <previous version>`",
+        )
