@@ -51,6 +51,8 @@ IMAGE_REPOSITORY = "mlopsctl/inference"
 # Inside the image: the default model, built at image build time from the shipped data set.
 IMAGE_MODEL_DIR = "/opt/mlopsctl/model"
 IMAGE_UID = 10001
+# The base that `image base` makes with debootstrap + docker import, for hosts where no registry is reachable.
+IMAGE_BASE = "mlopsctl/base:bookworm"
 
 # Tenants (manifests/tenant.py). The image a tenant runs unless told otherwise: `image build` tags the version.
 IMAGE_TAG = __version__

@@ -1,0 +1,163 @@
+"""`mlopsctl image build|base`: the inference image, and a base image for hosts with no registry.
+
+`image_app` is the sub-app; other image commands (such as `image load`) are added to it with
+`@image_app.command(...)`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mlopsctl.cli import context as cli_context
+
+image_app = typer.Typer(
+    name="image",
+    help="Build the inference image; make a base image where no registry is reachable.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+def _size(size_bytes: int) -> str:
+    return f"{size_bytes / 1_000_000:.0f} MB"
+
+
+def _key_values(title: str, rows: list[tuple[str, str]]):
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("KEY", style="bold")
+    table.add_column("VALUE")
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def _build_table(result):
+    return _key_values(
+        "image build",
+        [
+            ("image", result.image),
+            ("tags", ", ".join(result.tags)),
+            ("id", result.image_id),
+            ("size", _size(result.size_bytes)),
+            ("base", f"{result.base_image} ({result.base_python})"),
+            ("builder", result.builder),
+            ("wheelhouse", f"{result.wheelhouse} ({result.wheels} wheels)"),
+            ("revision", result.revision),
+            ("seconds", f"{result.seconds:.1f}"),
+        ],
+    )
+
+
+def _base_table(result):
+    return _key_values(
+        "image base",
+        [
+            ("image", result.tag),
+            ("id", result.image_id),
+            ("size", _size(result.size_bytes)),
+            ("suite", result.suite),
+            ("packages", ", ".join(result.packages)),
+            ("reused", "yes" if result.reused else "no"),
+            ("seconds", f"{result.seconds:.1f}"),
+        ],
+    )
+
+
+def default_source() -> Path:
+    """The checkout this mlopsctl runs from if it holds the Dockerfile, else the current directory."""
+    checkout = Path(__file__).resolve().parents[3]
+    return checkout if (checkout / "Dockerfile").is_file() else Path.cwd()
+
+
+@image_app.command("build")
+def build(
+    ctx: typer.Context,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tag",
+            "-t",
+            metavar="TAG",
+            help="An extra tag (repeatable); mlopsctl/inference:VERSION-COMMIT is always set.",
+        ),
+    ] = None,
+    base_image: Annotated[
+        str,
+        typer.Option(
+            "--base-image",
+            envvar="MLOPSCTL_BASE_IMAGE",
+            help="Base image with CPython and its venv module; `mlopsctl image base` makes one offline.",
+        ),
+    ] = "python:3.11-slim",
+    wheelhouse: Annotated[
+        Path | None,
+        typer.Option(
+            "--wheelhouse",
+            help="Directory of wheels for the base's Python (default: built with the host's pip and cached).",
+        ),
+    ] = None,
+    source: Annotated[
+        Path | None,
+        typer.Option("--source", help="The checkout holding the Dockerfile (default: this mlopsctl's checkout)."),
+    ] = None,
+) -> None:
+    """Build the inference image (the default model is trained into it), tagged with the version and git commit."""
+    import platform
+    import sys
+
+    from mlopsctl import __version__
+    from mlopsctl.adapters.docker import DockerImages, PythonInfo
+    from mlopsctl.adapters.runner import SubprocessRunner
+    from mlopsctl.paths import home_dir
+    from mlopsctl.services import image as service
+
+    settings = cli_context.settings(ctx)
+    libc, libc_version = platform.libc_ver()
+    major_minor = tuple(int(part) for part in (libc_version or "0.0").split(".")[:2])
+    host = PythonInfo(sys.version_info[:2], platform.machine(), (libc, major_minor))  # type: ignore[arg-type]
+    request = service.BuildRequest(
+        source=(source or default_source()).resolve(),
+        version=__version__,
+        base_image=base_image,
+        wheelhouse=wheelhouse.resolve() if wheelhouse else None,
+        wheelhouse_cache=home_dir() / "wheelhouse",
+        extra_tags=tuple(tag or ()),
+        registry=settings.registry,
+        host_python=host,
+        python_executable=sys.executable,
+    )
+    result = service.build_image(
+        request, DockerImages(), SubprocessRunner(), cli_context.status(ctx), verbose=settings.verbose > 0
+    )
+    cli_context.emit(ctx, result, _build_table)
+
+
+@image_app.command("base")
+def base(
+    ctx: typer.Context,
+    tag: Annotated[str, typer.Option("--tag", "-t", help="Tag of the base image.")] = "mlopsctl/base:bookworm",
+    suite: Annotated[str, typer.Option("--suite", help="Debian suite for debootstrap.")] = "bookworm",
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if the tag exists.")] = False,
+) -> None:
+    """Make a Debian base image with python3 by debootstrap + docker import (no registry needed; runs as root).
+
+    Then: mlopsctl image build --base-image mlopsctl/base:bookworm
+    """
+    import os
+
+    from mlopsctl.adapters.docker import DockerImages
+    from mlopsctl.adapters.runner import SubprocessRunner
+    from mlopsctl.services import image as service
+
+    request = service.BaseRequest(tag=tag, suite=suite, force=force, is_root=os.geteuid() == 0)
+    result = service.make_base(request, DockerImages(), SubprocessRunner(), cli_context.status(ctx))
+    cli_context.emit(ctx, result, _base_table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(image_app, name="image")
