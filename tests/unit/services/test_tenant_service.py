@@ -1,0 +1,328 @@
+"""The tenant service against the in-memory FakeKubeApi: order, idempotency, pruning, CRD skips, refusal to
+touch unmanaged namespaces, partial failure and re-run, dry runs, diff, waits, list and status."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+
+import pytest
+
+from mlopsctl import constants as c
+from mlopsctl.adapters.fakes import FakeKubeApi
+from mlopsctl.errors import ClusterError, Conflict, ExitCode, Forbidden, Interrupted, NotFound, UsageError
+from mlopsctl.manifests.tenant import TenantSpec, render_tenant
+from mlopsctl.progress import NullStatus
+from mlopsctl.services import tenant as svc
+
+SERVICE_MONITOR = ("monitoring.coreos.com/v1", "ServiceMonitor")
+
+
+class ClusterFake(FakeKubeApi):
+    """The fake plus a tiny Deployment controller: every applied Deployment is rolled out at once."""
+
+    def apply(self, obj, *, force=False, dry_run=False):
+        result = super().apply(obj, force=force, dry_run=dry_run)
+        if obj["kind"] == "Deployment" and not dry_run:
+            stored = self.objects[
+                self.key("apps/v1", "Deployment", obj["metadata"]["name"], obj["metadata"]["namespace"])
+            ]
+            stored["metadata"]["generation"] = stored["metadata"].get("generation", 0) + 1
+            stored["status"] = {
+                "observedGeneration": stored["metadata"]["generation"],
+                "replicas": 1,
+                "updatedReplicas": 1,
+                "readyReplicas": 1,
+                "availableReplicas": 1,
+            }
+        return result
+
+
+def served_without(*missing: tuple[str, str]) -> set[tuple[str, str]]:
+    kinds = {(o["apiVersion"], o["kind"]) for o in render_tenant(TenantSpec.create("x", service_monitor=True))}
+    kinds |= set(svc.TENANT_KINDS) | {("v1", "Pod")}
+    return kinds - set(missing)
+
+
+@pytest.fixture
+def api():
+    return ClusterFake(served_kinds=served_without(SERVICE_MONITOR))
+
+
+def applied_kinds(api: FakeKubeApi) -> list[str]:
+    return [args[0] for name, args in api.calls if name == "apply"]
+
+
+def test_add_applies_every_object_in_dependency_order_and_waits(api):
+    spec = TenantSpec.create("tenant-c")
+
+    result = svc.add_tenant(api, spec, NullStatus())
+
+    expected = [obj["kind"] for obj in render_tenant(spec)]
+    assert applied_kinds(api) == expected
+    assert expected[0] == "Namespace"
+    assert [change.action for change in result.objects] == ["applied"] * len(expected)
+    assert ("wait_for", ("Deployment", "tenant-c", "inference")) in api.calls
+    assert result.ready_replicas == 1
+    assert result.service_url == "http://inference.tenant-c.svc.cluster.local:80"
+    assert any("port-forward" in command for command in result.next_commands)
+
+
+def test_add_is_idempotent(api):
+    spec = TenantSpec.create("tenant-c", max_replicas=4)
+    svc.add_tenant(api, spec, NullStatus())
+    first = copy.deepcopy(api.objects)
+    api.calls.clear()
+
+    result = svc.add_tenant(api, spec, NullStatus())
+
+    assert not [call for call in api.calls if call[0] == "delete"]
+
+    def without_controller_fields(objects):
+        data = copy.deepcopy(objects)
+        for obj in data.values():
+            obj.pop("status", None)
+            obj["metadata"].pop("generation", None)
+        return data
+
+    assert without_controller_fields(api.objects) == without_controller_fields(first)
+    assert all(change.action == "applied" for change in result.objects)
+
+
+def test_objects_no_longer_rendered_are_pruned_by_label_only(api):
+    spec = TenantSpec.create("tenant-c")
+    labels = {c.MANAGED_BY_LABEL: c.MANAGED_BY, c.TENANT_LABEL: "tenant-c"}
+    legacy = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "legacy", "namespace": "tenant-c", "labels": labels},
+    }
+    svc.add_tenant(api, spec, NullStatus(), render=lambda s: [*render_tenant(s), legacy])
+    # Not ours: no labels, or another tenant's labels.
+    api.add({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "user-data", "namespace": "tenant-c"}})
+    other = {**labels, c.TENANT_LABEL: "tenant-d"}
+    api.add(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "tenant-c", "labels": other}}
+    )
+
+    result = svc.add_tenant(api, spec, NullStatus())
+
+    assert [(ch.kind, ch.name, ch.action) for ch in result.objects if "prune" in ch.action] == [
+        ("ConfigMap", "legacy", "pruned")
+    ]
+    assert api.get("v1", "ConfigMap", "legacy", "tenant-c") is None
+    assert api.get("v1", "ConfigMap", "user-data", "tenant-c") is not None
+    assert api.get("v1", "ConfigMap", "x", "tenant-c") is not None
+
+
+def test_kinds_whose_crd_is_absent_are_skipped_with_a_note(api):
+    spec = TenantSpec.create("tenant-c", service_monitor=True)
+
+    result = svc.add_tenant(api, spec, NullStatus())
+
+    assert "ServiceMonitor" not in applied_kinds(api)
+    assert [(ch.kind, ch.action) for ch in result.objects if ch.kind == "ServiceMonitor"] == [
+        ("ServiceMonitor", "skipped")
+    ]
+    assert any("CRD is not installed" in note for note in result.notes)
+
+
+def test_service_monitor_is_applied_when_its_crd_exists():
+    api = ClusterFake(served_kinds=served_without())
+    svc.add_tenant(api, TenantSpec.create("tenant-c", service_monitor=True), NullStatus())
+    assert applied_kinds(api)[-1] == "ServiceMonitor"
+
+
+def test_an_unmanaged_namespace_is_never_taken_over_silently(api):
+    api.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "tenant-c", "labels": {"team": "x"}}})
+
+    with pytest.raises(Conflict) as caught:
+        svc.add_tenant(api, TenantSpec.create("tenant-c"), NullStatus())
+    assert "not managed by mlopsctl" in caught.value.message
+    assert "--adopt" in caught.value.hint
+    assert applied_kinds(api) == []
+
+    svc.add_tenant(api, TenantSpec.create("tenant-c"), NullStatus(), adopt=True)
+    namespace = api.get("v1", "Namespace", "tenant-c")
+    assert namespace["metadata"]["labels"][c.MANAGED_BY_LABEL] == c.MANAGED_BY
+
+
+def test_a_terminating_namespace_is_reported(api):
+    api.add(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "tenant-c"}, "status": {"phase": "Terminating"}}
+    )
+    with pytest.raises(ClusterError, match="being deleted"):
+        svc.add_tenant(api, TenantSpec.create("tenant-c"), NullStatus())
+
+
+def test_partial_failure_names_what_was_applied_and_a_rerun_converges(api):
+    spec = TenantSpec.create("tenant-c")
+    api.fail_apply_at = 4
+    api.fail_apply_with = Forbidden("forbidden: cannot create resourcequotas", hint="ask an admin")
+
+    with pytest.raises(Forbidden) as caught:
+        svc.add_tenant(api, spec, NullStatus())
+    objects = render_tenant(spec)
+    failed = objects[3]
+    assert caught.value.message.startswith(f"{failed['kind']}/{failed['metadata']['name']} failed after applied 3 of")
+    assert "Namespace/tenant-c" in caught.value.message
+    assert "re-run the same command" in caught.value.hint
+    assert caught.value.exit_code == ExitCode.CLUSTER_UNREACHABLE
+
+    svc.add_tenant(api, spec, NullStatus())
+    fresh = ClusterFake(served_kinds=api.served_kinds)
+    svc.add_tenant(fresh, spec, NullStatus())
+    assert api.objects.keys() == fresh.objects.keys()
+
+
+def test_client_dry_run_writes_nothing(api):
+    result = svc.add_tenant(api, TenantSpec.create("tenant-c"), NullStatus(), dry_run="client")
+
+    assert applied_kinds(api) == []
+    assert api.objects == {}
+    assert {ch.action for ch in result.objects} == {"would apply"}
+
+
+def test_server_dry_run_stores_nothing_and_sends_only_what_the_server_can_check(api):
+    result = svc.add_tenant(api, TenantSpec.create("tenant-c"), NullStatus(), dry_run="server")
+
+    assert api.objects == {}
+    assert applied_kinds(api) == ["Namespace"]  # the namespace does not exist yet: its objects cannot be checked
+    assert {ch.action for ch in result.objects} == {"would apply"}
+
+    svc.add_tenant(api, TenantSpec.create("tenant-c"), NullStatus())
+    api.calls.clear()
+    svc.add_tenant(api, TenantSpec.create("tenant-c", max_replicas=3), NullStatus(), dry_run="server")
+    assert len(applied_kinds(api)) == len(render_tenant(TenantSpec.create("tenant-c")))
+    hpa = api.get("autoscaling/v2", "HorizontalPodAutoscaler", "inference", "tenant-c")
+    assert hpa["spec"]["maxReplicas"] == 10
+
+
+def test_invalid_dry_run_mode(api):
+    with pytest.raises(UsageError):
+        svc.add_tenant(api, TenantSpec.create("tenant-c"), NullStatus(), dry_run="everything")
+
+
+def test_diff_shows_the_change_and_changes_nothing(api):
+    svc.add_tenant(api, TenantSpec.create("tenant-c"), NullStatus())
+    before = copy.deepcopy(api.objects)
+
+    result = svc.add_tenant(api, TenantSpec.create("tenant-c", max_replicas=4), NullStatus(), diff=True)
+
+    assert api.objects == before
+    assert "-  maxReplicas: 10\n+  maxReplicas: 4\n" in result.diff
+    changed = {ch.kind for ch in result.objects if ch.action == "would change"}
+    assert "HorizontalPodAutoscaler" in changed
+    assert "Namespace" in changed  # its spec annotation records the new max_replicas
+    assert "Service" not in changed
+
+
+def test_a_rollout_that_never_completes_times_out_with_a_hint():
+    api = FakeKubeApi(served_kinds=served_without(SERVICE_MONITOR))  # no controller: nothing ever becomes ready
+    with pytest.raises(ClusterError) as caught:
+        svc.add_tenant(api, TenantSpec.create("tenant-c"), NullStatus(), timeout=5)
+    assert "did not finish rolling out within 5s" in caught.value.message
+    assert "kubectl -n tenant-c get pods" in caught.value.hint
+
+
+def test_progress_deadline_exceeded_fails_the_wait():
+    deployment = {
+        "metadata": {"name": "inference", "namespace": "t", "generation": 1},
+        "status": {"conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]},
+    }
+    with pytest.raises(svc.RolloutFailed, match="exceeded its progress deadline"):
+        svc.rollout_complete(deployment)
+
+
+@pytest.mark.parametrize(
+    ("generation", "status", "complete"),
+    [
+        (2, {"observedGeneration": 1, "updatedReplicas": 1, "replicas": 1, "availableReplicas": 1}, False),
+        (1, {"observedGeneration": 1, "updatedReplicas": 0, "replicas": 1, "availableReplicas": 1}, False),
+        (1, {"observedGeneration": 1, "updatedReplicas": 1, "replicas": 2, "availableReplicas": 1}, False),
+        (1, {"observedGeneration": 1, "updatedReplicas": 1, "replicas": 1, "availableReplicas": 0}, False),
+        (1, {"observedGeneration": 1, "updatedReplicas": 1, "replicas": 1, "availableReplicas": 1}, True),
+    ],
+)
+def test_rollout_complete(generation, status, complete):
+    deployment = {"metadata": {"generation": generation}, "spec": {"replicas": 1}, "status": status}
+    assert svc.rollout_complete(deployment) is complete
+    assert svc.rollout_complete(None) is False
+
+
+def test_ctrl_c_during_the_wait_says_what_was_done(api):
+    class Interrupting(ClusterFake):
+        def wait_for(self, *args, **kwargs):
+            raise KeyboardInterrupt
+
+    api = Interrupting(served_kinds=api.served_kinds)
+    with pytest.raises(Interrupted) as caught:
+        svc.add_tenant(api, TenantSpec.create("tenant-c"), NullStatus())
+    count = len(render_tenant(TenantSpec.create("tenant-c")))
+    assert f"all {count} objects of tenant tenant-c were applied" in caught.value.message
+    assert caught.value.exit_code == ExitCode.INTERRUPTED
+
+
+def test_remove_deletes_only_managed_namespaces(api):
+    svc.add_tenant(api, TenantSpec.create("tenant-c"), NullStatus())
+    api.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-x"}})
+
+    with pytest.raises(Conflict, match="not managed by mlopsctl"):
+        svc.remove_tenant(api, "team-x", NullStatus())
+    assert api.get("v1", "Namespace", "team-x") is not None
+
+    result = svc.remove_tenant(api, "tenant-c", NullStatus())
+    assert result.removed is True
+    assert api.get("v1", "Namespace", "tenant-c") is None
+    assert api.get("apps/v1", "Deployment", "inference", "tenant-c") is None
+
+    again = svc.remove_tenant(api, "tenant-c", NullStatus())
+    assert again.removed is False and "does not exist" in again.note
+
+
+def test_remove_refuses_platform_namespaces(api):
+    for name in ("kube-system", "default", c.MONITORING_NAMESPACE):
+        with pytest.raises(UsageError, match="platform namespace"):
+            svc.remove_tenant(api, name, NullStatus())
+    assert not [call for call in api.calls if call[0] == "delete"]
+
+
+def test_list_and_status_read_the_cluster_labels(api):
+    svc.add_tenant(api, TenantSpec.create("tenant-b", model_version="v2"), NullStatus())
+    svc.add_tenant(api, TenantSpec.create("tenant-a"), NullStatus())
+    api.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "not-a-tenant"}})
+    for name in ("tenant-a", "tenant-b"):
+        api.objects[("v1", "Namespace", None, name)]["metadata"]["creationTimestamp"] = "2026-01-01T00:00:00Z"
+        hpa = api.objects[("autoscaling/v2", "HorizontalPodAutoscaler", name, "inference")]
+        hpa["status"] = {"currentReplicas": 2}
+    api.add({"apiVersion": "v1", "kind": "Pod",
+             "metadata": {"name": "inference-1", "namespace": "tenant-a", "labels": {c.INSTANCE_LABEL: "tenant-a"}},
+             "spec": {"nodeName": "worker"},
+             "status": {"phase": "Running", "containerStatuses": [{"ready": True, "restartCount": 1}]}})  # fmt: skip
+    now = datetime(2026, 1, 1, 3, 0, tzinfo=UTC)
+
+    listing = svc.list_tenants(api, now=now)
+
+    assert [row.name for row in listing.tenants] == ["tenant-a", "tenant-b"]
+    a, b = listing.tenants
+    assert (a.ready, a.replicas, a.hpa_current, a.hpa_min, a.hpa_max, a.age) == (1, 1, 2, 2, 10, "3h")
+    assert (a.model_version, b.model_version) == ("builtin", "v2")
+
+    status = svc.tenant_status(api, "tenant-a", now=now)
+    assert status.tenant == a
+    assert [(p.name, p.phase, p.ready, p.restarts, p.node) for p in status.pods] == [
+        ("inference-1", "Running", "1/1", 1, "worker")
+    ]
+    assert ("Deployment", "inference") in {(o.kind, o.name) for o in status.objects}
+
+    with pytest.raises(NotFound):
+        svc.tenant_status(api, "not-a-tenant")
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(5, "5s"), (59, "59s"), (60, "1m"), (7199, "119m"), (7200, "2h"),
+                                               (86400 * 2, "2d")])  # fmt: skip
+def test_format_age(seconds, text):
+    now = datetime(2026, 1, 10, tzinfo=UTC)
+    from datetime import timedelta
+
+    assert svc.format_age(now - timedelta(seconds=seconds), now) == text
