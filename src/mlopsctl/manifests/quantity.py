@@ -36,7 +36,7 @@ def parse_quantity(text: str) -> tuple[Fraction, str]:
     """The exact value of a non-negative quantity, and its suffix. Exponent forms (`1e3`) are not accepted."""
     if not isinstance(text, str):
         raise QuantityError(f"expected a quantity string, got {text!r}")
-    match = _QUANTITY.match(text)
+    match = _QUANTITY.fullmatch(text)
     if match is None:
         raise QuantityError(f"{text!r} is not a Kubernetes quantity")
     suffix = match.group("suffix") or ""

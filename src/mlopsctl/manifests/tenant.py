@@ -157,6 +157,10 @@ class TenantSpec:
     def uses_object_store(self) -> bool:
         return self.model_uri is not None
 
+    @property
+    def image_has_digest(self) -> bool:
+        return "@sha256:" in self.image
+
     def _derived_quota(self, key: str) -> bool:
         return getattr(self, key) == _default_quota(self)[key]
 
@@ -204,7 +208,7 @@ def _check_name(name: Any) -> None:
     rule = "lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
     if len(name) > 63:
         _fail("name", f"{name[:20]!r}... is {len(name)} characters, more than 63", hint=f"a DNS-1123 label: {rule}")
-    if not _DNS_LABEL.match(name):
+    if not _DNS_LABEL.fullmatch(name):
         _fail("name", f"{name!r} is not a DNS-1123 label", hint=f"a DNS-1123 label: {rule}")
     if name.startswith("kube-") or name in c.PLATFORM_NAMESPACES:
         _fail("name", f"{name!r} is reserved for the platform", hint="pick another tenant name")
@@ -213,7 +217,7 @@ def _check_name(name: Any) -> None:
 def _check_image(image: Any) -> None:
     if not isinstance(image, str) or not image:
         _fail("image", f"expected an image reference, got {image!r}")
-    match = _IMAGE.match(image)
+    match = _IMAGE.fullmatch(image)
     if match is None or len(match.group("path")) + len(match.group("domain") or "") > 255:
         _fail("image", f"{image!r} is not an image reference", hint="for example mlopsctl/inference:0.1.0")
     if match.group("tag") is None and match.group("digest") is None:
@@ -225,7 +229,7 @@ def _check_image(image: Any) -> None:
 def _check_label_value(field: str, value: Any) -> None:
     if not isinstance(value, str) or not value:
         _fail(field, f"expected a non-empty string, got {value!r}")
-    if len(value) > 63 or not _LABEL_VALUE.match(value):
+    if len(value) > 63 or not _LABEL_VALUE.fullmatch(value):
         _fail(
             field,
             f"{value!r} is not a valid label value",
@@ -235,9 +239,9 @@ def _check_label_value(field: str, value: Any) -> None:
 
 def _check_label_key(field: str, key: str) -> None:
     prefix, _, name = key.rpartition("/")
-    ok = 0 < len(name) <= 63 and _LABEL_NAME.match(name) is not None
+    ok = 0 < len(name) <= 63 and _LABEL_NAME.fullmatch(name) is not None
     if prefix:
-        ok = ok and len(prefix) <= 253 and _LABEL_PREFIX.match(prefix) is not None
+        ok = ok and len(prefix) <= 253 and _LABEL_PREFIX.fullmatch(prefix) is not None
     if not ok:
         _fail(field, f"{key!r} is not a valid label key")
 
@@ -255,7 +259,7 @@ def _validate(spec: TenantSpec) -> None:
     _check_name(spec.name)
     _check_image(spec.image)
     _check_label_value("model_version", spec.model_version)
-    if spec.model_uri is not None and (not isinstance(spec.model_uri, str) or not _S3_URI.match(spec.model_uri)):
+    if spec.model_uri is not None and (not isinstance(spec.model_uri, str) or not _S3_URI.fullmatch(spec.model_uri)):
         _fail("model_uri", f"{spec.model_uri!r} is not an s3:// URI", hint="for example s3://models/sentiment/v2")
     _check_int(spec, "min_replicas", 1, MAX_REPLICAS_LIMIT)
     _check_int(spec, "max_replicas", 1, MAX_REPLICAS_LIMIT)
@@ -368,6 +372,8 @@ def _context(spec: TenantSpec) -> dict[str, Any]:
     pss.update({f"pod-security.kubernetes.io/{mode}-version": "latest" for mode in ("enforce", "audit", "warn")})
     return {
         "app": c.APP_NAME,
+        "image_has_digest": spec.image_has_digest,
+        "uses_object_store": spec.uses_object_store,
         "namespace": spec.namespace,
         "labels": labels,
         "selector_labels": {c.NAME_LABEL: c.APP_NAME, c.INSTANCE_LABEL: spec.name},
