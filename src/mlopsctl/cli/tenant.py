@@ -153,5 +153,161 @@ def render(
     sys.stdout.flush()
 
 
+# -- live commands: add, remove, list, status (services/tenant.py) ------------------------------------------------
+def kube_api(ctx: typer.Context):
+    """The KubeApi for the global --context/--kubeconfig (tests swap `mlopsctl.adapters.kube.connect`)."""
+    from mlopsctl.adapters import kube
+
+    current = cli_context.settings(ctx)
+    return kube.connect(current.context, current.kubeconfig)
+
+
+def _changes_table(result):
+    from rich.table import Table
+
+    mode = f" (dry run: {result.dry_run})" if result.dry_run else ""
+    table = Table(title=f"tenant {result.tenant}{mode}", title_justify="left")
+    for column in ("KIND", "NAME", "ACTION"):
+        table.add_column(column)
+    for change in result.objects:
+        table.add_row(change.kind, change.name, change.action)
+    if result.ready_replicas is not None:
+        table.caption = f"ready replicas: {result.ready_replicas}; in-cluster URL: {result.service_url}"
+        table.caption_justify = "left"
+    return table
+
+
+def _add_output(result):
+    from rich.console import Group
+    from rich.text import Text
+
+    parts = [_changes_table(result)]
+    if result.next_commands:
+        parts.append(Text("next:\n" + "\n".join(f"  {command}" for command in result.next_commands)))
+    return Group(*parts)
+
+
+@tenant_app.command("add")
+@spec_options
+def add(
+    ctx: typer.Context,
+    name: NameArgument,
+    dry_run: Annotated[
+        str | None,
+        typer.Option("--dry-run", metavar="client|server", help="client: render and plan; server: validate on it."),
+    ] = None,
+    diff: Annotated[
+        bool, typer.Option("--diff", help="Show what would change on the cluster; change nothing.")
+    ] = False,
+    adopt: Annotated[
+        bool, typer.Option("--adopt", help="Take over an existing namespace that mlopsctl does not manage.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Take ownership of fields other managers own.")] = False,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for the rollout (default: wait).")] = True,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the rollout.")] = 300.0,
+    *,
+    spec_options: dict[str, Any],
+) -> None:
+    """Create or update a tenant: apply its objects in order, prune what is no longer rendered, wait. Idempotent."""
+    import sys
+
+    from mlopsctl.services import tenant as service
+
+    spec = spec_from_options(name, spec_options)
+    result = service.add_tenant(
+        kube_api(ctx),
+        spec,
+        cli_context.status(ctx),
+        dry_run=dry_run,
+        diff=diff,
+        adopt=adopt,
+        force=force,
+        wait=wait,
+        timeout=timeout,
+    )
+    if diff and cli_context.settings(ctx).output == "table":
+        sys.stdout.write(result.diff or "")
+        sys.stdout.flush()
+        return
+    cli_context.emit(ctx, result, _add_output)
+
+
+@tenant_app.command("remove")
+def remove(
+    ctx: typer.Context,
+    name: NameArgument,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait until the namespace is gone.")] = True,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the namespace to go.")] = 300.0,
+) -> None:
+    """Delete a tenant's namespace and everything in it; only namespaces that mlopsctl manages."""
+    from rich.text import Text
+
+    from mlopsctl.services import tenant as service
+
+    if not yes:
+        typer.confirm(f"Delete tenant {name} (namespace {name} and everything in it)?", abort=True, err=True)
+    result = service.remove_tenant(kube_api(ctx), name, cli_context.status(ctx), wait=wait, timeout=timeout)
+    cli_context.emit(ctx, result, lambda r: Text(r.note))
+
+
+def _hpa(row) -> str:
+    if row.hpa_max is None:
+        return "-"
+    current = "?" if row.hpa_current is None else str(row.hpa_current)
+    return f"{current} ({row.hpa_min}-{row.hpa_max})"
+
+
+def _list_table(result):
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for column in ("NAME", "READY", "HPA (MIN-MAX)", "MODEL", "AGE"):
+        table.add_column(column)
+    for row in result.tenants:
+        table.add_row(row.name, f"{row.ready}/{row.replicas}", _hpa(row), row.model_version, row.age)
+    return table
+
+
+@tenant_app.command("list")
+def list_(ctx: typer.Context) -> None:
+    """The tenants on the cluster (namespaces labelled by mlopsctl): replicas, autoscaler, model, age."""
+    from mlopsctl.services import tenant as service
+
+    cli_context.emit(ctx, service.list_tenants(kube_api(ctx)), _list_table)
+
+
+def _status_output(result):
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    row = result.tenant
+    summary = Text(
+        f"tenant {row.name}: {row.ready}/{row.replicas} ready, HPA {_hpa(row)}, model {row.model_version}, "
+        f"age {row.age}\nservice: {result.service_url}"
+    )
+    pods = Table(title="pods", title_justify="left", box=None, pad_edge=False)
+    for column in ("NAME", "PHASE", "READY", "RESTARTS", "NODE"):
+        pods.add_column(column)
+    for pod in result.pods:
+        pods.add_row(pod.name, pod.phase, pod.ready, str(pod.restarts), pod.node)
+    objects = Table(title="objects", title_justify="left", box=None, pad_edge=False)
+    objects.add_column("KIND")
+    objects.add_column("NAME")
+    for obj in result.objects:
+        objects.add_row(obj.kind, obj.name)
+    conditions = Text("conditions: " + ("; ".join(result.conditions) or "-"))
+    return Group(summary, conditions, pods, objects)
+
+
+@tenant_app.command("status")
+def status(ctx: typer.Context, name: NameArgument) -> None:
+    """One tenant in detail: its pods, its objects and the Deployment's conditions."""
+    from mlopsctl.services import tenant as service
+
+    cli_context.emit(ctx, service.tenant_status(kube_api(ctx), name), _status_output)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(tenant_app, name="tenant")

@@ -1,0 +1,155 @@
+"""`tenant add|remove|list|status` through the real CLI, with the Kubernetes API replaced by the in-memory fake."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mlopsctl import constants as c
+from mlopsctl.adapters.fakes import FakeKubeApi
+from mlopsctl.errors import ExitCode, Forbidden
+from mlopsctl.manifests.tenant import TenantSpec, render_tenant
+from mlopsctl.services import tenant as service
+
+SERVED = {(o["apiVersion"], o["kind"]) for o in render_tenant(TenantSpec.create("x"))} | set(service.TENANT_KINDS)
+SERVED -= {("monitoring.coreos.com/v1", "ServiceMonitor")}
+SERVED |= {("v1", "Pod")}
+
+
+class RolloutFake(FakeKubeApi):
+    def apply(self, obj, *, force=False, dry_run=False):
+        result = super().apply(obj, force=force, dry_run=dry_run)
+        if obj["kind"] == "Deployment" and not dry_run:
+            meta = obj["metadata"]
+            stored = self.objects[self.key("apps/v1", "Deployment", meta["name"], meta["namespace"])]
+            stored["status"] = {"replicas": 1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1}
+        return result
+
+
+@pytest.fixture
+def api(monkeypatch):
+    fake = RolloutFake(served_kinds=set(SERVED))
+    seen = {}
+
+    def connect(context=None, kubeconfig=None, **kwargs):
+        seen["args"] = (context, kubeconfig)
+        return fake
+
+    monkeypatch.setattr("mlopsctl.adapters.kube.connect", connect)
+    fake.seen = seen
+    return fake
+
+
+def test_add_applies_and_prints_the_objects_and_next_steps(cli, api):
+    result = cli("--context", "kind-mlopsctl", "tenant", "add", "tenant-c", "--max-replicas", "4")
+
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert api.seen["args"] == ("kind-mlopsctl", None)
+    assert "HorizontalPodAutoscaler" in result.stdout and "applied" in result.stdout
+    assert "port-forward svc/inference" in result.stdout
+    hpa = api.get("autoscaling/v2", "HorizontalPodAutoscaler", "inference", "tenant-c")
+    assert hpa["spec"]["maxReplicas"] == 4
+
+
+def test_add_json_output_is_the_result_object(cli, api):
+    result = cli("-o", "json", "tenant", "add", "tenant-c", "--dry-run", "client")
+
+    assert result.exit_code == ExitCode.OK, result.stderr
+    data = json.loads(result.stdout)
+    assert data["dry_run"] == "client"
+    assert data["objects"][0] == {"kind": "Namespace", "name": "tenant-c", "namespace": None, "action": "would apply"}
+    assert api.objects == {}
+
+
+def test_diff_prints_a_unified_diff(cli, api):
+    assert cli("tenant", "add", "tenant-c").exit_code == ExitCode.OK
+    result = cli("tenant", "add", "tenant-c", "--max-replicas", "3", "--diff")
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert "+  maxReplicas: 3" in result.stdout
+
+
+def test_bad_input_is_a_usage_error(cli, api):
+    assert cli("tenant", "add", "tenant-c", "--dry-run", "maybe").exit_code == ExitCode.USAGE
+    bad_name = cli("tenant", "add", "Tenant_C")
+    assert bad_name.exit_code == ExitCode.USAGE
+    assert "DNS-1123" in bad_name.stderr
+    assert api.calls == []
+
+
+def test_unmanaged_namespace_is_refused_with_a_hint(cli, api):
+    api.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "tenant-c"}})
+    result = cli("tenant", "add", "tenant-c")
+    assert result.exit_code == ExitCode.CLUSTER_UNREACHABLE
+    assert "mlopsctl: error: namespace tenant-c exists and is not managed by mlopsctl" in result.stderr
+    assert "hint:" in result.stderr and "--adopt" in result.stderr
+
+
+def test_apply_failing_midway_exits_5_and_says_what_was_applied(cli, api):
+    api.fail_apply_at = 3
+    api.fail_apply_with = Forbidden("forbidden: roles.rbac.authorization.k8s.io")
+    result = cli("tenant", "add", "tenant-c")
+    assert result.exit_code == ExitCode.CLUSTER_UNREACHABLE
+    assert "failed after applied 2 of" in result.stderr
+    assert "re-run the same command" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert cli("tenant", "add", "tenant-c").exit_code == ExitCode.OK
+
+
+def test_ctrl_c_during_the_wait_exits_130_with_a_note(cli, api, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "wait_for", interrupted)
+    result = cli("tenant", "add", "tenant-c")
+    assert result.exit_code == ExitCode.INTERRUPTED == 130
+    assert "objects of tenant tenant-c were applied" in result.stderr
+
+
+def test_remove_asks_unless_yes_and_refuses_unmanaged(cli, api):
+    assert cli("tenant", "add", "tenant-c").exit_code == ExitCode.OK
+
+    declined = cli("tenant", "remove", "tenant-c", input="n\n")
+    assert declined.exit_code == ExitCode.ERROR
+    assert api.get("v1", "Namespace", "tenant-c") is not None
+
+    removed = cli("tenant", "remove", "tenant-c", "--yes")
+    assert removed.exit_code == ExitCode.OK, removed.stderr
+    assert "tenant tenant-c removed" in removed.stdout
+    assert api.get("v1", "Namespace", "tenant-c") is None
+
+    api.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "payments"}})
+    refused = cli("tenant", "remove", "payments", "--yes")
+    assert refused.exit_code == ExitCode.CLUSTER_UNREACHABLE
+    assert "not managed by mlopsctl" in refused.stderr
+    assert api.get("v1", "Namespace", "payments") is not None
+
+
+def test_list_and_status(cli, api):
+    for name in ("tenant-a", "tenant-b"):
+        assert cli("tenant", "add", name).exit_code == ExitCode.OK
+
+    listed = cli("-o", "json", "tenant", "list")
+    assert listed.exit_code == ExitCode.OK, listed.stderr
+    rows = json.loads(listed.stdout)["tenants"]
+    assert [(r["name"], r["ready"], r["hpa_min"], r["hpa_max"]) for r in rows] == [
+        ("tenant-a", 1, 2, 10),
+        ("tenant-b", 1, 2, 10),
+    ]
+    table = cli("tenant", "list")
+    assert "tenant-a" in table.stdout and "NAME" in table.stdout
+
+    status = cli("tenant", "status", "tenant-a")
+    assert status.exit_code == ExitCode.OK, status.stderr
+    assert f"http://inference.tenant-a.svc.cluster.local:{c.SERVICE_PORT}" in status.stdout
+
+    missing = cli("tenant", "status", "tenant-z")
+    assert missing.exit_code == ExitCode.CLUSTER_UNREACHABLE
+    assert "tenant tenant-z not found" in missing.stderr
+
+
+def test_no_kubeconfig_is_a_clear_error(cli, tmp_path):
+    result = cli("--kubeconfig", str(tmp_path / "nope"), "tenant", "list")
+    assert result.exit_code == ExitCode.CLUSTER_UNREACHABLE
+    assert "no kubeconfig found" in result.stderr
+    assert "hint: create a cluster with `mlopsctl cluster up`" in result.stderr
