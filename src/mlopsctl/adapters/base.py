@@ -3,7 +3,7 @@ adapters live beside them (kube.py, kind.py, docker.py, helm.py) and in-memory f
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -78,4 +78,18 @@ class KubeApi(Protocol):
 
     def pod_logs(self, namespace: str, pod: str, container: str | None = None, follow: bool = False) -> Iterator[str]:
         """Lines of a pod's log; with follow, until the container ends."""
+        ...
+
+    def service_proxy_get(
+        self,
+        namespace: str,
+        service: str,
+        port: int | str,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        timeout: float = 30,
+    ) -> str:
+        """GET `path` from a Service through the API server's service proxy
+        (`/api/v1/namespaces/NS/services/NAME:PORT/proxy/PATH`); the response body as text.
+        A missing Service raises NotFound; an error status from the backend raises ClusterError."""
         ...

@@ -4,7 +4,7 @@ tested without a cluster, as client-go's fake clientset is."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +61,8 @@ class FakeKubeApi:
     exec_handler: Callable[[str, str, Sequence[str]], ExecResult] | None = None
     access_handler: Callable[[AccessReview], bool] | None = None
     logs: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    # Service proxy: (namespace, service, port, path, params) -> body; None answers NotFound.
+    proxy_handler: Callable[[str, str, int | str, str, Mapping[str, str]], str] | None = None
     # Failure injection: raise this error on the Nth apply (1-based), once.
     fail_apply_at: int | None = None
     fail_apply_with: Exception | None = None
@@ -149,3 +151,17 @@ class FakeKubeApi:
 
     def pod_logs(self, namespace: str, pod: str, container: str | None = None, follow: bool = False) -> Iterator[str]:
         yield from self.logs.get((namespace, pod), [])
+
+    def service_proxy_get(
+        self,
+        namespace: str,
+        service: str,
+        port: int | str,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        timeout: float = 30,
+    ) -> str:
+        self.calls.append(("service_proxy_get", (namespace, service, port, path)))
+        if self.proxy_handler is None:
+            raise NotFound(f'services "{service}" not found in namespace {namespace}')
+        return self.proxy_handler(namespace, service, port, path, dict(params or {}))
