@@ -83,14 +83,15 @@ def image_repository(registry: str | None = None) -> str:
 
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN = r"(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+|[A-Za-z0-9-]+(?=:))(?::[0-9]+)?/"
 _REFERENCE = re.compile(
-    rf"^(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?"
+    rf"^(?:{_DOMAIN})?{_COMPONENT}(?:/{_COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?"
     r"(?:@sha256:[a-f0-9]{64})?$"
 )
 
 
 def validate_reference(reference: str, flag: str) -> str:
-    """A docker image reference (`name[:tag]`, lower-case repository); UsageError naming the flag otherwise."""
+    """A docker image reference (`[registry/]name[:tag]`, lower-case repository); UsageError naming the flag."""
     if not _REFERENCE.match(reference):
         raise UsageError(
             f"invalid {flag} {reference!r}: not a docker image reference",
