@@ -353,6 +353,7 @@ def test_base_is_made_with_debootstrap_trimmed_and_imported(tmp_path):
     assert seen["files"] == ["usr/bin/python3"]
     assert "usr/share/doc" in seen["dirs"] and "var/cache/apt/archives" in seen["dirs"]
     tarball, tag, changes = docker.imports[0]
+    assert tarball.name == "rootfs.tar"
     assert tag == "mlopsctl/base:bookworm" and "ENV LANG=C.UTF-8" in changes
     assert (result.reused, result.image_id, result.size_bytes) == (False, "sha256:base", 123_000_000)
     assert list(tmp_path.iterdir()) == []  # the scratch tree is gone
