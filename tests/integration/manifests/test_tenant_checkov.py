@@ -1,0 +1,95 @@
+"""checkov --framework kubernetes on rendered tenants: no failed check. A check may be skipped only by an
+annotation in the template that states the reason, at most two per tenant."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from mlopsctl.manifests.tenant import TenantSpec, render_tenant, render_yaml
+from tests.support import require_program
+
+pytestmark = pytest.mark.integration
+
+DIGEST = "sha256:" + "c" * 64
+MAX_SKIPS_PER_TENANT = 2
+
+
+def scan(directory: Path) -> dict:
+    checkov = require_program("checkov")
+    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}
+    # --skip-download: no call to any platform API; everything is judged from the files alone.
+    proc = subprocess.run(
+        [checkov, "--framework", "kubernetes", "--directory", str(directory), "--skip-download", "--output", "json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    report = json.loads(proc.stdout)
+    assert isinstance(report, dict), "expected one kubernetes report"
+    return report
+
+
+def write(directory: Path, *specs: TenantSpec) -> None:
+    for spec in specs:
+        (directory / f"{spec.name}.yaml").write_text(render_yaml(render_tenant(spec)))
+
+
+def failures(report: dict) -> list[str]:
+    return [f"{c['check_id']} {c['resource']}: {c['check_name']}" for c in report["results"].get("failed_checks", [])]
+
+
+def skips_by_tenant(report: dict) -> Counter:
+    skipped = report["results"].get("skipped_checks", [])
+    for check in skipped:
+        assert (check["check_result"].get("suppress_comment") or "").strip(), f"{check['check_id']} has no reason"
+    return Counter(check["resource"].split(".")[1] for check in skipped)
+
+
+def test_two_default_tenants_pass_every_check(tmp_path):
+    write(tmp_path, TenantSpec.create("tenant-a"), TenantSpec.create("tenant-b"))
+    report = scan(tmp_path)
+    assert report["summary"]["parsing_errors"] == 0
+    assert failures(report) == []
+    assert report["summary"]["passed"] > 100
+    skips = skips_by_tenant(report)
+    assert set(skips) == {"tenant-a", "tenant-b"}
+    assert max(skips.values()) <= MAX_SKIPS_PER_TENANT
+
+
+def test_gpu_monitored_tenant_and_pinned_image_tenant_pass_too(tmp_path):
+    write(
+        tmp_path,
+        TenantSpec.create("gpu-team", gpus=1, service_monitor=True, max_replicas=3),
+        TenantSpec.create(
+            "pinned",
+            image=f"registry.example.com/ml/inference:1.0.0@{DIGEST}",
+            model_uri="s3://models/sentiment/v2",
+            model_version="v2",
+        ),
+    )
+    report = scan(tmp_path)
+    assert report["summary"]["parsing_errors"] == 0
+    assert failures(report) == []
+    skips = skips_by_tenant(report)
+    assert max(skips.values()) <= MAX_SKIPS_PER_TENANT
+    # A pinned image needs neither image skip; reading S3 settings from Secret-backed env is the only one left.
+    assert skips["pinned"] == 1
+
+
+def test_the_scan_really_catches_a_weakened_deployment(tmp_path):
+    objects = render_tenant(TenantSpec.create("weak"))
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    main = deployment["spec"]["template"]["spec"]["containers"][0]
+    main["securityContext"]["readOnlyRootFilesystem"] = False
+    del main["livenessProbe"]
+    (tmp_path / "weak.yaml").write_text(render_yaml(objects))
+    failed = {f.split()[0] for f in failures(scan(tmp_path))}
+    assert {"CKV_K8S_22", "CKV_K8S_8"} <= failed
