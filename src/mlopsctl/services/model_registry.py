@@ -175,12 +175,16 @@ def push(store: ObjectStore, directory: Path, tenant: str | None = None, status:
 
 
 def _versions_in(store: ObjectStore, bucket: str, tenant: str | None) -> list[ModelVersion]:
-    if not store.bucket_exists(bucket):
-        return []
     files: dict[str, dict[str, int]] = {}
-    for item in store.list_objects(bucket, M.MODEL_PREFIX + "/"):
+    try:
+        listing = store.list_objects(bucket, M.MODEL_PREFIX)
+    except NotFound:  # no such bucket yet: nothing pushed there
+        return []
+    # Listed by "models" and filtered here: a prefix containing "/" breaks moto's signature check under IAM
+    # enforcement (getmoto/moto #5948), and the result is the same on every engine.
+    for item in listing:
         parts = item.key.split("/")
-        if len(parts) == 3 and parts[2]:
+        if len(parts) == 3 and parts[0] == M.MODEL_PREFIX and parts[2]:
             files.setdefault(parts[1], {})[parts[2]] = item.size
     versions = []
     for version, names in sorted(files.items()):
