@@ -1,0 +1,168 @@
+"""Statistics of a run: HDR histograms of latency (whole run and per interval), counters, errors, timeline.
+
+Latencies are recorded in microseconds in an HdrHistogram (1 us .. 10 min, 3 significant digits), so
+percentiles are exact to 0.1 % whatever the distribution, and memory does not grow with the request count.
+Only requests *intended* after the warm-up are measured.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+LOWEST_US = 1
+HIGHEST_US = 600_000_000  # 10 minutes
+SIGNIFICANT_DIGITS = 3
+PERCENTILES = (("p50", 50.0), ("p90", 90.0), ("p95", 95.0), ("p99", 99.0), ("p99_9", 99.9))
+
+
+def new_histogram() -> HdrHistogram:
+    return HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
+
+
+def to_us(seconds: float) -> int:
+    """A latency for the histogram: at least 1 us, at most its highest trackable value (never silently lost)."""
+    value = int(seconds * 1_000_000)
+    return LOWEST_US if value < LOWEST_US else HIGHEST_US if value > HIGHEST_US else value
+
+
+def latency_summary(
+    histogram: HdrHistogram, total_us: float | None = None, squares: float | None = None
+) -> dict[str, Any]:
+    """count, min, mean, p50 .. p99.9, max and stdev, in milliseconds (None when nothing was recorded).
+
+    The mean and the standard deviation come from running sums kept by the caller (`total_us`, `squares`):
+    the hdrh package computes them by walking every bucket in Python, 40-80 ms per call on a wide histogram.
+    """
+    count = histogram.get_total_count()
+    if not count:
+        return {"count": 0, "min": None, "mean": None, **{k: None for k, _ in PERCENTILES}, "max": None, "stdev": None}
+    values = histogram.get_percentile_to_value_dict([p for _, p in PERCENTILES])
+    mean = stdev = None
+    if total_us is not None:
+        mean_us = total_us / count
+        mean = round(mean_us / 1000.0, 3)
+        if squares is not None:
+            stdev = round(math.sqrt(max(squares / count - mean_us * mean_us, 0.0)) / 1000.0, 3)
+    summary: dict[str, Any] = {"count": count, "min": round(histogram.get_min_value() / 1000.0, 3), "mean": mean}
+    for key, percentile in PERCENTILES:
+        summary[key] = round(values[percentile] / 1000.0, 3)
+    summary["max"] = round(histogram.get_max_value() / 1000.0, 3)
+    summary["stdev"] = stdev
+    return summary
+
+
+def is_ok(status: int) -> bool:
+    return 200 <= status < 400
+
+
+class Recorder:
+    """Counts and latencies for the measured part of a run, plus the per-interval view for the timeline."""
+
+    def __init__(self) -> None:
+        self.latency = new_histogram()
+        self.interval_latency = new_histogram()
+        self.lag = new_histogram()  # how late the engine sent each open-model request: its own honesty check
+        self.statuses: Counter[int] = Counter()
+        self.exceptions: Counter[str] = Counter()
+        self.scheduled = 0
+        self.sent = 0
+        self.dropped = 0
+        self.completed = 0
+        self.ok = 0
+        self.failed = 0
+        self.warmup_requests = 0
+        self.last_completion: float | None = None
+        self.total_us = 0.0
+        self.squares = 0.0
+        self._interval = Counter()
+
+    # Hot path: called once per request.
+    def record_response(self, latency: float, status: int, now: float) -> None:
+        value = to_us(latency)
+        self.total_us += value
+        self.squares += value * value
+        self.latency.record_value(value)
+        self.interval_latency.record_value(value)
+        self.completed += 1
+        self.statuses[status] += 1
+        interval = self._interval
+        interval["completed"] += 1
+        if 200 <= status < 400:
+            self.ok += 1
+            interval["ok"] += 1
+        else:
+            interval["errors"] += 1
+        self.last_completion = now
+
+    def record_failure(self, kind: str, now: float) -> None:
+        self.failed += 1
+        self.exceptions[kind] += 1
+        self._interval["failed"] += 1
+        self._interval["errors"] += 1
+        self.last_completion = now
+
+    def record_sent(self, lag: float | None) -> None:
+        self.sent += 1
+        self._interval["sent"] += 1
+        if lag is not None:
+            self.lag.record_value(to_us(lag))
+
+    def record_scheduled(self) -> None:
+        self.scheduled += 1
+
+    def record_dropped(self) -> None:
+        self.dropped += 1
+        self._interval["dropped"] += 1
+
+    def latency_summary(self) -> dict[str, Any]:
+        return latency_summary(self.latency, self.total_us, self.squares)
+
+    @property
+    def errors(self) -> int:
+        return self.completed - self.ok + self.failed
+
+    def take_interval(self, t: float, duration: float, target_rate: float | None, in_flight: int) -> dict[str, Any]:
+        """The timeline entry for the interval that ends now, and a fresh interval."""
+        counts, self._interval = self._interval, Counter()
+        latency = latency_summary(self.interval_latency)
+        self.interval_latency = new_histogram()  # cheaper than reset()
+        return {
+            "t": round(t, 3),
+            "duration": round(duration, 3),
+            "target_rate": None if target_rate is None else round(target_rate, 2),
+            "rate": round(counts["completed"] / duration, 2) if duration > 0 else 0.0,
+            "sent": counts["sent"],
+            "completed": counts["completed"],
+            "ok": counts["ok"],
+            "errors": counts["errors"],
+            "failed": counts["failed"],
+            "dropped": counts["dropped"],
+            "in_flight": in_flight,
+            "p50": latency["p50"],
+            "p90": latency["p90"],
+            "p99": latency["p99"],
+            "max": latency["max"],
+        }
+
+    def requests_summary(self, in_flight: int) -> dict[str, int]:
+        return {
+            "scheduled": self.scheduled,
+            "sent": self.sent,
+            "dropped": self.dropped,
+            "completed": self.completed,
+            "ok": self.ok,
+            "failed": self.failed,
+            "errors": self.errors,
+            "in_flight": in_flight,
+            "warmup": self.warmup_requests,
+        }
+
+    def errors_summary(self) -> dict[str, dict[str, int]]:
+        return {
+            "by_status": {str(s): n for s, n in sorted(self.statuses.items()) if not is_ok(s)},
+            "by_exception": dict(sorted(self.exceptions.items())),
+        }
