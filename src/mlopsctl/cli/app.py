@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from mlopsctl import __version__
-from mlopsctl.cli import doctor, image, tenant
+from mlopsctl.cli import doctor, image, tenant, verify
 from mlopsctl.cli.context import state
 from mlopsctl.cli.main import MlopsctlGroup
 
@@ -70,5 +70,5 @@ def root(
     run.settings = load_settings(flags, os.environ, Path.cwd())
 
 
-for module in (doctor, tenant, image):
+for module in (doctor, tenant, image, verify):
     module.register(app)

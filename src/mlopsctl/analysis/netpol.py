@@ -1,0 +1,433 @@
+"""NetworkPolicy (networking.k8s.io/v1) connectivity: who may reach whom, on which port, and why.
+
+The semantics follow the API reference and the upstream network-policy e2e suite:
+- a policy selects pods of its own namespace by `podSelector` (empty: all pods there);
+- a pod selected by at least one policy of a type (Ingress, Egress) is isolated for that type; a pod no policy
+  of a type selects allows everything in that direction;
+- what an isolated pod allows is the union of the rules of every policy that selects it: policies only add;
+- a connection needs both the source's egress and the destination's ingress to allow it;
+- a rule with no (or empty) `from`/`to` matches every peer, with no (or empty) `ports` every port;
+- a peer with `podSelector` only means pods of the policy's namespace; `namespaceSelector` only means every pod
+  of the selected namespaces; both in one peer is an AND; two peers are an OR; `ipBlock` matches addresses
+  (with `except` carved out);
+- ports by number, by name (resolved against the destination pod's container ports), with `endPort` ranges;
+  protocol TCP when not given;
+- `policyTypes` defaults to Ingress, plus Egress when the policy has egress rules;
+- a pod's connection to itself is not subject to policy (loopback).
+
+Every verdict carries the policy and rule that allowed it, or the policies that isolate the pod and allow nothing
+that matches. Workloads (Deployments, StatefulSets, ...) stand for their pods: a workload's connection to itself
+means one replica to another and is evaluated like any other connection.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlopsctl.analysis.selectors import Selector, describe, matches, problems
+from mlopsctl.constants import NAMESPACE_NAME_LABEL
+
+PROTOCOLS = ("TCP", "UDP", "SCTP")
+INGRESS = "Ingress"
+EGRESS = "Egress"
+# Kind's default pod subnet: what an ipBlock is compared with when a pod's address is not known.
+DEFAULT_POD_CIDRS = ("10.244.0.0/16",)
+
+
+class PolicyError(ValueError):
+    """A NetworkPolicy that the API server would reject."""
+
+
+@dataclass(frozen=True)
+class ContainerPort:
+    port: int
+    protocol: str = "TCP"
+    name: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Peer:
+    """One endpoint of a connection: a pod, a workload standing for its pods, or an address outside any pod.
+
+    `pod` is False for endpoints NetworkPolicy does not apply to (hostNetwork pods, the API server, addresses
+    outside the cluster): only ipBlock peers can match them and they have no policies of their own.
+    `single` marks a bare Pod, whose connection to itself is loopback.
+    """
+
+    namespace: str
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    ports: tuple[ContainerPort, ...] = ()
+    ip: str | None = None
+    kind: str = "Pod"
+    pod: bool = True
+    single: bool = True
+    synthesized: bool = False
+    role: str = ""  # what the platform peer stands for ("kube-dns", "apiserver", ...), empty for workloads
+
+    @property
+    def id(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class IpBlock:
+    cidr: str
+    excepts: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        return f"ipBlock {self.cidr}" + (f" except {', '.join(self.excepts)}" if self.excepts else "")
+
+
+@dataclass(frozen=True)
+class PolicyPeer:
+    pod_selector: Selector | None = None
+    namespace_selector: Selector | None = None
+    ip_block: IpBlock | None = None
+
+    def describe(self) -> str:
+        if self.ip_block is not None:
+            return self.ip_block.describe()
+        parts = []
+        if self.namespace_selector is not None:
+            parts.append(f"namespaceSelector {describe(self.namespace_selector)}")
+        if self.pod_selector is not None:
+            parts.append(f"podSelector {describe(self.pod_selector)}")
+        return " AND ".join(parts)
+
+
+@dataclass(frozen=True)
+class PolicyPort:
+    protocol: str = "TCP"
+    port: int | str | None = None
+    end_port: int | None = None
+
+    def describe(self) -> str:
+        if self.port is None:
+            return f"any/{self.protocol}"
+        if self.end_port is not None:
+            return f"{self.port}-{self.end_port}/{self.protocol}"
+        return f"{self.port}/{self.protocol}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    peers: tuple[PolicyPeer, ...] = ()  # empty: every peer
+    ports: tuple[PolicyPort, ...] = ()  # empty: every port
+
+    def describe(self, direction: str) -> str:
+        word = "from" if direction == INGRESS else "to"
+        peers = " OR ".join(p.describe() for p in self.peers) if self.peers else "anywhere"
+        ports = ", ".join(p.describe() for p in self.ports) if self.ports else "any port"
+        return f"{word} {peers}; ports {ports}"
+
+
+@dataclass(frozen=True)
+class Policy:
+    namespace: str
+    name: str
+    pod_selector: Selector
+    types: frozenset[str]
+    ingress: tuple[Rule, ...] = ()
+    egress: tuple[Rule, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def rules(self, direction: str) -> tuple[Rule, ...]:
+        return self.ingress if direction == INGRESS else self.egress
+
+
+@dataclass(frozen=True)
+class DirectionVerdict:
+    direction: str
+    allowed: bool
+    reason: str
+    isolated: bool = False
+    policy: str | None = None
+    rule: int | None = None
+    uncertain: bool = False  # decided by an ipBlock against a pod whose address is unknown
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    reason: str
+    egress: DirectionVerdict | None = None
+    ingress: DirectionVerdict | None = None
+
+    @property
+    def uncertain(self) -> bool:
+        """Allowed only if an ipBlock covers a pod whose address is unknown: not a proof either way."""
+        return self.allowed and any(d is not None and d.uncertain for d in (self.egress, self.ingress))
+
+
+# --- parsing -------------------------------------------------------------------------------------------------
+
+
+def _parse_port(raw: Mapping[str, Any], where: str) -> PolicyPort:
+    protocol = str(raw.get("protocol") or "TCP")
+    if protocol not in PROTOCOLS:
+        raise PolicyError(f"{where}: unsupported protocol {protocol!r}")
+    port = raw.get("port")
+    if isinstance(port, str) and port.isdigit():
+        port = int(port)
+    end_port = raw.get("endPort")
+    if end_port is not None:
+        if not isinstance(port, int):
+            raise PolicyError(f"{where}: endPort needs a numeric port")
+        if int(end_port) < port:
+            raise PolicyError(f"{where}: endPort {end_port} is below port {port}")
+        end_port = int(end_port)
+    return PolicyPort(protocol, port, end_port)
+
+
+def _parse_peer(raw: Mapping[str, Any], where: str) -> PolicyPeer:
+    block = raw.get("ipBlock")
+    if block is not None:
+        if raw.get("podSelector") is not None or raw.get("namespaceSelector") is not None:
+            raise PolicyError(f"{where}: ipBlock cannot be combined with selectors in one peer")
+        cidr = str(block.get("cidr", ""))
+        excepts = tuple(str(c) for c in block.get("except") or [])
+        try:
+            network = ipaddress.ip_network(cidr, strict=False)
+            for item in excepts:
+                inner = ipaddress.ip_network(item, strict=False)
+                if inner.version != network.version or not inner.subnet_of(network):  # type: ignore[arg-type]
+                    raise PolicyError(f"{where}: except {item} is not inside {cidr}")
+        except ValueError as exc:
+            if isinstance(exc, PolicyError):
+                raise
+            raise PolicyError(f"{where}: invalid ipBlock: {exc}") from exc
+        return PolicyPeer(ip_block=IpBlock(cidr, excepts))
+    pod_selector = raw.get("podSelector")
+    namespace_selector = raw.get("namespaceSelector")
+    if pod_selector is None and namespace_selector is None:
+        raise PolicyError(f"{where}: a peer needs podSelector, namespaceSelector or ipBlock")
+    for selector in (pod_selector, namespace_selector):
+        for problem in problems(selector):
+            raise PolicyError(f"{where}: {problem}")
+    return PolicyPeer(pod_selector=pod_selector, namespace_selector=namespace_selector)
+
+
+def _parse_rules(raw_rules: Iterable[Mapping[str, Any]] | None, peers_key: str, where: str) -> tuple[Rule, ...]:
+    rules = []
+    for index, raw in enumerate(raw_rules or []):
+        raw = raw or {}
+        peers = tuple(
+            _parse_peer(p or {}, f"{where}[{index}].{peers_key}[{i}]") for i, p in enumerate(raw.get(peers_key) or [])
+        )
+        ports = tuple(
+            _parse_port(p or {}, f"{where}[{index}].ports[{i}]") for i, p in enumerate(raw.get("ports") or [])
+        )
+        rules.append(Rule(peers, ports))
+    return tuple(rules)
+
+
+def parse_policy(obj: Mapping[str, Any], default_namespace: str = "default") -> Policy:
+    meta = obj.get("metadata") or {}
+    namespace = meta.get("namespace") or default_namespace
+    name = meta.get("name", "")
+    spec = obj.get("spec") or {}
+    where = f"NetworkPolicy {namespace}/{name}"
+    types = spec.get("policyTypes")
+    if not types:
+        types = [INGRESS] + ([EGRESS] if spec.get("egress") else [])
+    for item in types:
+        if item not in (INGRESS, EGRESS):
+            raise PolicyError(f"{where}: unknown policyType {item!r}")
+    for problem in problems(spec.get("podSelector") or {}):
+        raise PolicyError(f"{where}: podSelector: {problem}")
+    return Policy(
+        namespace=namespace,
+        name=name,
+        pod_selector=spec.get("podSelector") or {},
+        types=frozenset(types),
+        ingress=_parse_rules(spec.get("ingress"), "from", f"{where} ingress"),
+        egress=_parse_rules(spec.get("egress"), "to", f"{where} egress"),
+    )
+
+
+# --- evaluation ----------------------------------------------------------------------------------------------
+
+
+def _remaining(block: ipaddress._BaseNetwork, excepts: Iterable[ipaddress._BaseNetwork]) -> list:
+    """`block` minus every network in `excepts`, as a list of networks."""
+    parts = [block]
+    for carve in excepts:
+        next_parts = []
+        for part in parts:
+            if part.version != carve.version or not part.overlaps(carve):
+                next_parts.append(part)
+            elif part.subnet_of(carve):
+                continue
+            else:
+                next_parts.extend(part.address_exclude(carve))
+        parts = next_parts
+    return parts
+
+
+class Network:
+    """A snapshot of namespaces, peers and policies that answers connectivity questions."""
+
+    def __init__(
+        self,
+        namespaces: Mapping[str, Mapping[str, str]],
+        peers: Sequence[Peer],
+        policies: Sequence[Policy],
+        pod_cidrs: Sequence[str] = DEFAULT_POD_CIDRS,
+    ) -> None:
+        self.peers = list(peers)
+        self.policies = sorted(policies, key=lambda p: (p.namespace, p.name))
+        self._namespaces = {name: dict(labels) for name, labels in namespaces.items()}
+        self.pod_cidrs = [ipaddress.ip_network(c, strict=False) for c in pod_cidrs]
+
+    def namespace_labels(self, namespace: str) -> dict[str, str]:
+        """The namespace's labels, with the `kubernetes.io/metadata.name` label Kubernetes always sets."""
+        labels = dict(self._namespaces.get(namespace, {}))
+        labels[NAMESPACE_NAME_LABEL] = namespace
+        return labels
+
+    def selecting(self, peer: Peer, direction: str) -> list[Policy]:
+        """The policies of `direction`'s type that select `peer` (and so isolate it for that direction)."""
+        if not peer.pod:
+            return []
+        return [
+            p
+            for p in self.policies
+            if p.namespace == peer.namespace and direction in p.types and matches(p.pod_selector, peer.labels)
+        ]
+
+    # A match is True, False, or "maybe" (an ipBlock against a pod whose address is unknown).
+    def _ip_block_matches(self, block: IpBlock, peer: Peer) -> bool | str:
+        network = ipaddress.ip_network(block.cidr, strict=False)
+        excepts = [ipaddress.ip_network(c, strict=False) for c in block.excepts]
+        if peer.ip:
+            address = ipaddress.ip_address(peer.ip)
+            if address.version != network.version or address not in network:
+                return False
+            return not any(address in carve for carve in excepts if carve.version == address.version)
+        if not peer.pod:
+            return False
+        for pod_net in self.pod_cidrs:
+            if pod_net.version != network.version or not pod_net.overlaps(network):
+                continue
+            inner = pod_net if pod_net.subnet_of(network) else network
+            if _remaining(inner, excepts):
+                return "maybe"
+        return False
+
+    def _peer_matches(self, rule_peer: PolicyPeer, policy: Policy, other: Peer) -> bool | str:
+        if rule_peer.ip_block is not None:
+            return self._ip_block_matches(rule_peer.ip_block, other)
+        if not other.pod:
+            return False
+        if rule_peer.namespace_selector is None:
+            namespace_ok = other.namespace == policy.namespace
+        else:
+            namespace_ok = matches(rule_peer.namespace_selector, self.namespace_labels(other.namespace))
+        if not namespace_ok:
+            return False
+        return rule_peer.pod_selector is None or matches(rule_peer.pod_selector, other.labels)
+
+    @staticmethod
+    def _port_matches(policy_port: PolicyPort, destination: Peer, port: int, protocol: str) -> bool:
+        if policy_port.protocol != protocol:
+            return False
+        if policy_port.port is None:
+            return True
+        if isinstance(policy_port.port, str):
+            return any(
+                cp.name == policy_port.port and cp.protocol == protocol and cp.port == port for cp in destination.ports
+            )
+        if policy_port.end_port is not None:
+            return policy_port.port <= port <= policy_port.end_port
+        return policy_port.port == port
+
+    def _rule_matches(
+        self, rule: Rule, policy: Policy, other: Peer, destination: Peer, port: int, protocol: str
+    ) -> bool | str:
+        if rule.ports and not any(self._port_matches(p, destination, port, protocol) for p in rule.ports):
+            return False
+        if not rule.peers:
+            return True
+        results = [self._peer_matches(p, policy, other) for p in rule.peers]
+        if True in results:
+            return True
+        return "maybe" if "maybe" in results else False
+
+    def direction(self, peer: Peer, other: Peer, destination: Peer, port: int, protocol: str, direction: str):
+        """Whether `peer`'s policies of `direction` let the connection with `other` through."""
+        word = direction.lower()
+        if not peer.pod:
+            return DirectionVerdict(word, True, f"{peer.id} is not a pod; no NetworkPolicy applies to it")
+        selecting = self.selecting(peer, direction)
+        if not selecting:
+            return DirectionVerdict(word, True, f"{peer.id} is not isolated for {word} (no policy selects it)")
+        maybe: tuple[Policy, int, Rule] | None = None
+        for policy in selecting:
+            for index, rule in enumerate(policy.rules(direction)):
+                result = self._rule_matches(rule, policy, other, destination, port, protocol)
+                if result is True:
+                    return DirectionVerdict(
+                        word,
+                        True,
+                        f"{word} allowed by {policy.id} rule {index} ({rule.describe(direction)})",
+                        isolated=True,
+                        policy=policy.id,
+                        rule=index,
+                    )
+                if result == "maybe" and maybe is None:
+                    maybe = (policy, index, rule)
+        if maybe is not None:
+            policy, index, rule = maybe
+            return DirectionVerdict(
+                word,
+                True,
+                f"{word} may be allowed by {policy.id} rule {index} ({rule.describe(direction)}): the address of "
+                f"{other.id} is not known and the block overlaps the pod network "
+                f"{', '.join(str(n) for n in self.pod_cidrs)}",
+                isolated=True,
+                policy=policy.id,
+                rule=index,
+                uncertain=True,
+            )
+        names = ", ".join(p.id for p in selecting)
+        return DirectionVerdict(
+            word,
+            False,
+            f"{word} denied: {peer.id} is isolated for {word} by {names} and no rule allows "
+            f"{'from' if direction == INGRESS else 'to'} {other.id} on {port}/{protocol}",
+            isolated=True,
+        )
+
+    def evaluate(self, source: Peer, destination: Peer, port: int, protocol: str = "TCP") -> Verdict:
+        if source is destination and source.single:
+            return Verdict(True, "loopback: a pod's connection to itself is not subject to NetworkPolicy")
+        egress = self.direction(source, destination, destination, port, protocol, EGRESS)
+        ingress = self.direction(destination, source, destination, port, protocol, INGRESS)
+        allowed = egress.allowed and ingress.allowed
+        if allowed:
+            reason = egress.reason if egress.reason == ingress.reason else f"{egress.reason}; {ingress.reason}"
+        else:
+            reason = "; ".join(d.reason for d in (egress, ingress) if not d.allowed)
+        return Verdict(allowed, reason, egress, ingress)
+
+    def connections(self) -> list[tuple[Peer, Peer, int, str, Verdict]]:
+        """Every ordered pair of peers (a peer with itself included), on every port its destination declares."""
+        result = []
+        for source in self.peers:
+            for destination in self.peers:
+                for port, protocol in declared_ports(destination):
+                    result.append(
+                        (source, destination, port, protocol, self.evaluate(source, destination, port, protocol))
+                    )
+        return result
+
+
+def declared_ports(peer: Peer) -> list[tuple[int, str]]:
+    return sorted({(p.port, p.protocol) for p in peer.ports})

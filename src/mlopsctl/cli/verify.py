@@ -1,0 +1,315 @@
+"""`mlopsctl verify ...`: proof, not claims. Offline over manifests, or live against the current cluster; a
+pass/fail table (or -o json|yaml) and exit 6 when an expectation fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mlopsctl.cli import context as cli_context
+
+OutputOption = Annotated[
+    str | None, typer.Option("-o", "--output", help="Output format: table, json or yaml (default: the global -o).")
+]
+OfflineOption = Annotated[
+    bool, typer.Option("--offline", help="Evaluate manifests in --manifests instead of the live cluster.")
+]
+ManifestsOption = Annotated[
+    Path | None,
+    typer.Option("--manifests", help="Directory of YAML/JSON manifests (multi-document files allowed), for --offline."),
+]
+ReportOption = Annotated[
+    Path | None,
+    typer.Option("--report", help="Also write a JUnit XML file and a Markdown evidence report into this directory."),
+]
+TimeoutOption = Annotated[float, typer.Option("--timeout", min=1, help="Seconds to wait for scaling, per phase.")]
+
+
+def _settings(ctx: typer.Context, output: str | None):
+    from mlopsctl.config import OUTPUT_FORMATS
+    from mlopsctl.errors import UsageError
+
+    current = cli_context.settings(ctx)
+    if output is not None and output not in OUTPUT_FORMATS:
+        raise UsageError(f"invalid --output: expected one of {', '.join(OUTPUT_FORMATS)}, got {output!r}")
+    return current.with_overrides(output=output)
+
+
+def _emit(ctx: typer.Context, output: str | None, result: Any, table) -> None:
+    from mlopsctl.output import emit
+
+    current = _settings(ctx, output)
+    emit(result, current.output, table, color=current.color)
+
+
+def _manifests(offline: bool, manifests: Path | None) -> Path:
+    from mlopsctl.errors import UsageError
+
+    if manifests is None:
+        raise UsageError("--offline needs --manifests DIR", hint="mlopsctl verify network --offline --manifests DIR")
+    if not offline:
+        raise UsageError("--manifests is only used with --offline", hint="add --offline, or drop --manifests")
+    return manifests
+
+
+def _fail_if(failed: bool, what: str, count: int) -> None:
+    from mlopsctl.errors import VerificationFailed
+
+    if failed:
+        raise VerificationFailed(
+            f"{what}: {count} expectation(s) failed", hint="see the FAIL rows above (or `passed: false` entries)"
+        )
+
+
+def _kube(ctx: typer.Context):
+    from mlopsctl.adapters.kube import connect
+
+    current = cli_context.settings(ctx)
+    return connect(current.context, current.kubeconfig)
+
+
+# --- tables --------------------------------------------------------------------------------------------------
+
+
+def _mark(passed: bool) -> str:
+    return "[green]PASS[/green]" if passed else "[red]FAIL[/red]"
+
+
+def _network_table(report):
+    from rich.console import Group
+    from rich.table import Table
+
+    matrix = Table(title="NetworkPolicy connectivity (rows: from, columns: to)", title_justify="left")
+    matrix.add_column("FROM \\ TO")
+    for peer in report.peers:
+        matrix.add_column(peer)
+    cells: dict[tuple[str, str], list[str]] = {}
+    for row in report.connections:
+        colour = "green" if row["allowed"] else "red"
+        mark = "✓" if row["allowed"] else "✗"
+        cells.setdefault((row["from"], row["to"]), []).append(f"[{colour}]{mark} {row['port']}/{row['protocol']}[/]")
+    for source in report.peers:
+        matrix.add_row(source, *("\n".join(cells.get((source, dest), ["-"])) for dest in report.peers))
+    parts: list[Any] = [matrix]
+    if report.synthesized:
+        parts.append("\n".join(f"note: {note}" for note in report.synthesized))
+    if report.expectations:
+        failed = [e for e in report.expectations if not e.passed]
+        title = f"Tenant isolation (network): {len(report.expectations) - len(failed)} passed, {len(failed)} failed"
+        parts.append(_expectations_table(title, failed) if failed else title)
+    return Group(*parts)
+
+
+def _expectations_table(title: str, expectations):
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in ("RESULT", "CHECK", "RULE", "EXPECTED", "OBSERVED", "WHY"):
+        table.add_column(column, overflow="fold")
+    for item in expectations:
+        get = item.get if isinstance(item, dict) else lambda key, item=item: getattr(item, key)
+        check = get("check")
+        if isinstance(item, dict) and item.get("subject"):
+            where = item.get("namespace") or "cluster"
+            check = f"{item['subject']} {check} ({where})"
+        table.add_row(_mark(get("passed")), check, get("rule"), get("expected"), get("observed"), get("reason"))
+    return table
+
+
+def _rbac_table(report):
+    from rich.console import Group
+    from rich.table import Table
+
+    granted = [row for row in report.checks if row["allowed"]]
+    table = Table(
+        title=f"RBAC: {len(report.checks)} checks, {len(granted)} allowed (denied checks: -o json)",
+        title_justify="left",
+    )
+    for column in ("SUBJECT", "NAMESPACE", "VERB", "RESOURCE", "RULE"):
+        table.add_column(column, overflow="fold")
+    for row in granted:
+        resource = f"{row['resource']}/{row['subresource']}" if row["subresource"] else row["resource"]
+        if row["group"]:
+            resource = f"{resource}.{row['group']}"
+        table.add_row(row["subject"], row["namespace"] or "(cluster)", row["verb"], resource, row["rule"])
+    parts: list[Any] = [table]
+    if report.expectations:
+        failed = [e for e in report.expectations if not e["passed"]]
+        title = f"Tenant isolation (RBAC): {len(report.expectations) - len(failed)} passed, {len(failed)} failed"
+        parts.append(_expectations_table(title, failed) if failed else title)
+    return Group(*parts)
+
+
+def _live_table(report):
+    from rich.console import Group
+    from rich.table import Table
+
+    table = Table(title=f"mlopsctl verify {report.kind} ({report.cluster_version})", title_justify="left")
+    for column in ("RESULT", "AREA", "CHECK", "EXPECTED", "OBSERVED", "DETAIL"):
+        table.add_column(column, overflow="fold")
+    for check in report.checks:
+        table.add_row(_mark(check.passed), check.area, check.name, check.expected, check.observed, check.detail)
+    parts: list[Any] = [table]
+    for finding in report.findings:
+        parts.append(f"[red]finding:[/red] {finding.message}" + (f"\n  hint: {finding.hint}" if finding.hint else ""))
+    for note in report.notes:
+        parts.append(f"note: {note}")
+    failed = sum(1 for c in report.checks if not c.passed)
+    parts.append(f"{len(report.checks) - failed} passed, {failed} failed")
+    return Group(*parts)
+
+
+def _finish_live(ctx: typer.Context, output: str | None, report, report_dir: Path | None) -> None:
+    if report_dir is not None:
+        from mlopsctl.services.verify_report import write_report
+
+        written = write_report(report, report_dir)
+        cli_context.status(ctx).note(f"evidence written: {written.junit} and {written.markdown}")
+    _emit(ctx, output, report, _live_table)
+    failed = sum(1 for c in report.checks if not c.passed)
+    _fail_if(not report.passed, f"verify {report.kind}", failed or len(report.findings))
+
+
+# --- commands ------------------------------------------------------------------------------------------------
+
+
+def network(
+    ctx: typer.Context,
+    offline: OfflineOption = False,
+    manifests: ManifestsOption = None,
+    tenant: Annotated[list[str] | None, typer.Option("--tenant", help="Only these tenants (repeatable).")] = None,
+    attempts: Annotated[int, typer.Option("--attempts", min=1, max=10, help="Tries per probe (bounded backoff).")] = 4,
+    report_dir: ReportOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Who may reach whom: offline from manifests, or live by probing from inside the tenant pods."""
+    _settings(ctx, output)
+    if offline or manifests is not None:
+        from mlopsctl.services.verify import load_manifests, network_offline
+
+        directory = _manifests(offline, manifests)
+        result = network_offline(load_manifests(directory))
+        _emit(ctx, output, result, _network_table)
+        _fail_if(not result.passed, "verify network", result.failures)
+        return
+    from mlopsctl.services.verify_network import verify_network
+
+    report = verify_network(_kube(ctx), tenants=tenant or None, status=cli_context.status(ctx), attempts=attempts)
+    _finish_live(ctx, output, report, report_dir)
+
+
+def rbac(
+    ctx: typer.Context,
+    offline: OfflineOption = False,
+    manifests: ManifestsOption = None,
+    checks: Annotated[
+        Path | None, typer.Option("--checks", help="YAML file of extra checks: [{verb, resource, group, subresource}].")
+    ] = None,
+    tenant: Annotated[list[str] | None, typer.Option("--tenant", help="Only these tenants (repeatable).")] = None,
+    report_dir: ReportOption = None,
+    output: OutputOption = None,
+) -> None:
+    """What each service account may do, where: offline from manifests, or live through SubjectAccessReviews."""
+    from mlopsctl.services.verify import read_checks
+
+    _settings(ctx, output)
+    extra = read_checks(checks) if checks is not None else []
+    if offline or manifests is not None:
+        from mlopsctl.services.verify import load_manifests, rbac_offline
+
+        directory = _manifests(offline, manifests)
+        result = rbac_offline(load_manifests(directory), extra)
+        _emit(ctx, output, result, _rbac_table)
+        _fail_if(not result.passed, "verify rbac", result.failures)
+        return
+    from mlopsctl.services.verify_rbac import verify_rbac
+
+    report = verify_rbac(_kube(ctx), tenants=tenant or None, extra_checks=extra, status=cli_context.status(ctx))
+    _finish_live(ctx, output, report, report_dir)
+
+
+def autoscaling(
+    ctx: typer.Context,
+    tenant: Annotated[str | None, typer.Argument(help="Tenant to check (default: every tenant).")] = None,
+    load: Annotated[bool, typer.Option("--load", help="Drive in-cluster load until the HPA scales out.")] = False,
+    scale_down: Annotated[
+        bool, typer.Option("--scale-down", help="With --load: also wait until replicas return to the minimum.")
+    ] = False,
+    timeout: TimeoutOption = 300.0,
+    report_dir: ReportOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Metrics API available, pod metrics present, HPA able to scale; with --load, a scale-up timeline."""
+    from mlopsctl.errors import UsageError
+    from mlopsctl.services.verify_autoscaling import verify_autoscaling
+
+    _settings(ctx, output)
+    if scale_down and not load:
+        raise UsageError("--scale-down needs --load", hint="mlopsctl verify autoscaling TENANT --load --scale-down")
+    report = verify_autoscaling(
+        _kube(ctx),
+        tenants=[tenant] if tenant else None,
+        load=_load_driver(ctx) if load else None,
+        scale_down=scale_down,
+        timeout=timeout,
+        status=cli_context.status(ctx),
+    )
+    _finish_live(ctx, output, report, report_dir)
+
+
+def _load_driver(ctx: typer.Context):
+    from mlopsctl.services.verify_autoscaling import loadtest_driver
+
+    return loadtest_driver(_kube(ctx))
+
+
+def isolation(
+    ctx: typer.Context,
+    tenant: Annotated[list[str] | None, typer.Option("--tenant", help="Only these tenants (repeatable).")] = None,
+    report_dir: ReportOption = None,
+    output: OutputOption = None,
+) -> None:
+    """RBAC and network isolation of the tenants, live."""
+    from mlopsctl.services.verify_all import verify_isolation
+
+    _settings(ctx, output)
+    report = verify_isolation(_kube(ctx), tenants=tenant or None, status=cli_context.status(ctx))
+    _finish_live(ctx, output, report, report_dir)
+
+
+def all_checks(
+    ctx: typer.Context,
+    tenant: Annotated[list[str] | None, typer.Option("--tenant", help="Only these tenants (repeatable).")] = None,
+    load: Annotated[bool, typer.Option("--load", help="Also drive load until the HPA scales out.")] = False,
+    timeout: TimeoutOption = 300.0,
+    report_dir: ReportOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Isolation (RBAC + network) and autoscaling, live."""
+    from mlopsctl.services.verify_all import verify_all
+
+    _settings(ctx, output)
+    report = verify_all(
+        _kube(ctx),
+        tenants=tenant or None,
+        load=_load_driver(ctx) if load else None,
+        timeout=timeout,
+        status=cli_context.status(ctx),
+    )
+    _finish_live(ctx, output, report, report_dir)
+
+
+def register(app: typer.Typer) -> None:
+    verify_app = typer.Typer(
+        help="Prove isolation and autoscaling: expected vs observed, exit 6 on any failure.",
+        no_args_is_help=True,
+        rich_markup_mode=None,
+    )
+    verify_app.command("network")(network)
+    verify_app.command("rbac")(rbac)
+    verify_app.command("autoscaling")(autoscaling)
+    verify_app.command("isolation")(isolation)
+    verify_app.command("all")(all_checks)
+    app.add_typer(verify_app, name="verify")

@@ -1,0 +1,183 @@
+"""Offline verification: NetworkPolicy connectivity and RBAC over manifests in a directory, with the mlopsctl
+tenant isolation expectations checked on top. Live verification lives in verify_network, verify_rbac and
+verify_autoscaling; the shared result types are here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlopsctl.analysis.inventory import Inventory, build_inventory
+from mlopsctl.analysis.isolation import (
+    STANDARD_CHECKS,
+    AccessCheck,
+    Expectation,
+    check_network,
+    parse_checks,
+    platform_peers,
+    rbac_expectation,
+    scopes_for,
+    tenant_namespaces,
+)
+from mlopsctl.analysis.netpol import Network, PolicyError
+from mlopsctl.analysis.rbac import RbacModel, Subject
+from mlopsctl.errors import UsageError
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass
+class NetworkReport:
+    """`verify network --offline`: every connection, and the tenant expectations checked against them."""
+
+    peers: list[str]
+    connections: list[dict[str, Any]]
+    tenants: list[str] = field(default_factory=list)
+    synthesized: list[str] = field(default_factory=list)
+    expectations: list[Expectation] = field(default_factory=list)
+    failures: int = 0
+    passed: bool = True
+
+
+@dataclass
+class RbacReport:
+    """`verify rbac --offline`: every check for every service account and scope, and the tenant expectations."""
+
+    checks: list[dict[str, Any]]
+    tenants: list[str] = field(default_factory=list)
+    expectations: list[dict[str, Any]] = field(default_factory=list)
+    failures: int = 0
+    passed: bool = True
+
+
+def load_manifests(directory: Path) -> list[dict[str, Any]]:
+    """Every object in the YAML/JSON files under `directory` (multi-document files allowed), in path order."""
+    import yaml
+
+    if not directory.is_dir():
+        raise UsageError(
+            f"--manifests {directory} is not a directory", hint="point --manifests at a directory of YAML files"
+        )
+    files = sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix in MANIFEST_SUFFIXES)
+    if not files:
+        raise UsageError(
+            f"no .yaml, .yml or .json files in {directory}", hint="render tenants with `mlopsctl tenant render`"
+        )
+    objects: list[dict[str, Any]] = []
+    for path in files:
+        try:
+            for document in yaml.safe_load_all(path.read_text()):
+                if isinstance(document, dict):
+                    objects.append(document)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 1})" if mark is not None else ""
+            raise UsageError(f"{path}: not valid YAML{where}") from exc
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+    return objects
+
+
+def inventory_of(objects: Sequence[dict[str, Any]]) -> Inventory:
+    try:
+        return build_inventory(objects)
+    except (PolicyError, ValueError, TypeError, KeyError) as exc:
+        raise UsageError(f"invalid manifest: {exc}") from exc
+
+
+def network_offline(objects: Sequence[dict[str, Any]]) -> NetworkReport:
+    inventory = inventory_of(objects)
+    tenants = tenant_namespaces(inventory)
+    peers = list(inventory.peers)
+    notes: list[str] = []
+    if tenants:
+        extra, notes = platform_peers(inventory)
+        peers.extend(extra)
+    peers.sort(key=lambda p: p.id)
+    network = Network(inventory.namespaces, peers, inventory.policies)
+    connections = network.connections()
+    rows = [
+        {
+            "from": source.id,
+            "to": destination.id,
+            "port": port,
+            "protocol": protocol,
+            "allowed": verdict.allowed,
+            "reason": verdict.reason,
+        }
+        for source, destination, port, protocol, verdict in connections
+    ]
+    expectations = check_network(connections, tenants) if tenants else []
+    failures = sum(1 for e in expectations if not e.passed)
+    return NetworkReport(
+        peers=[p.id for p in peers],
+        connections=rows,
+        tenants=tenants,
+        synthesized=notes,
+        expectations=expectations,
+        failures=failures,
+        passed=failures == 0,
+    )
+
+
+def read_checks(path: Path) -> list[AccessCheck]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise UsageError(f"cannot read --checks {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise UsageError(f"--checks {path}: not valid YAML") from exc
+    try:
+        return parse_checks(data, str(path))
+    except ValueError as exc:
+        raise UsageError(
+            f"invalid --checks file: {exc}", hint="each check: {verb, resource, group?, subresource?}"
+        ) from exc
+
+
+def rbac_offline(objects: Sequence[dict[str, Any]], extra_checks: Sequence[AccessCheck] = ()) -> RbacReport:
+    inventory = inventory_of(objects)
+    model = RbacModel.from_objects(inventory.rbac)
+    tenants = tenant_namespaces(inventory)
+    namespaces = inventory.all_namespaces()
+    checks = list(dict.fromkeys([*STANDARD_CHECKS, *extra_checks]))
+    rows: list[dict[str, Any]] = []
+    expectations: list[dict[str, Any]] = []
+    for sa_namespace, sa_name in inventory.service_accounts:
+        subject = Subject.service_account(sa_namespace, sa_name)
+        for check in checks:
+            for namespace in scopes_for(check, namespaces):
+                decision = model.authorize(subject, check.request(namespace))
+                rows.append(
+                    {
+                        "subject": subject.user,
+                        "namespace": namespace,
+                        "verb": check.verb,
+                        "group": check.group,
+                        "resource": check.resource,
+                        "subresource": check.subresource,
+                        "allowed": decision.allowed,
+                        "rule": decision.reason,
+                    }
+                )
+                expectation = rbac_expectation(sa_namespace, tenants, check, namespace, decision)
+                if expectation is not None:
+                    expected, rule, passed = expectation
+                    expectations.append(
+                        {
+                            "subject": subject.user,
+                            "namespace": namespace,
+                            "check": check.describe(),
+                            "rule": rule,
+                            "expected": expected,
+                            "observed": "allowed" if decision.allowed else "denied",
+                            "passed": passed,
+                            "reason": decision.reason,
+                        }
+                    )
+    failures = sum(1 for e in expectations if not e["passed"])
+    return RbacReport(checks=rows, tenants=tenants, expectations=expectations, failures=failures, passed=failures == 0)
