@@ -140,7 +140,7 @@ def test_in_flight_cap_drops_iterations_instead_of_queueing_without_bound(server
 
 
 def test_unreachable_target_fails_before_any_load():
-    with pytest.raises(TargetUnreachable, match="cannot connect to 127.0.0.1"):
+    with pytest.raises(TargetUnreachable, match=r"cannot connect to 127\.0\.0\.1"):
         run(LoadConfig(url=f"http://127.0.0.1:{free_port()}", rate=10, duration=1.0))
 
 
