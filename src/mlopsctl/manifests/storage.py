@@ -59,8 +59,11 @@ METADATA_FILE = "metadata.json"
 ADMIN_ACTIONS = ("Admin", "Read", "Write", "List", "Tagging")
 TENANT_ACTIONS = ("Read", "List")
 
-# registry/path/name then a tag or a digest: an image without either would float.
-_IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._:/-]*(?::[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$")
+# [registry[:port]/]path/name, then a tag and/or a digest: an image with neither would float.
+_IMAGE_RE = re.compile(
+    r"^[a-z0-9][a-z0-9._/-]*(?::[0-9]+/[a-z0-9][a-z0-9._/-]*)?"
+    r"(?P<tag>:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?P<digest>@sha256:[0-9a-f]{64})?$"
+)
 # A version is also a label value on the tenant's pods: at most 63 characters, alphanumeric at both ends.
 _VERSION_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
 
@@ -108,7 +111,8 @@ def validate(spec: StoreSpec) -> StoreSpec:
             "--image registry.example.com/minio:RELEASE.2025-04-22T22-12-26Z",
         )
     image = spec.resolved_image
-    if not _IMAGE_RE.match(image) or image.endswith(":latest"):
+    match = _IMAGE_RE.match(image)
+    if not match or not (match.group("tag") or match.group("digest")) or match.group("tag") == ":latest":
         raise UsageError(
             f"invalid image reference {image!r}", hint="give a pinned tag or digest, e.g. repo/name:1.2.3 (not latest)"
         )
