@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -403,6 +403,37 @@ class KubernetesApi:
         with map_errors(f"access review for {review.user}", self.host):
             response = self.dynamic.create(resource, body=body, serialize=False, _request_timeout=self.request_timeout)
         return bool((self._json(response).get("status") or {}).get("allowed"))
+
+    def service_proxy_get(
+        self,
+        namespace: str,
+        service: str,
+        port: int | str,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        timeout: float = 30,
+    ) -> str:
+        """GET through the API server's service proxy; the body as text."""
+        from urllib.parse import quote
+
+        from kubernetes.dynamic.exceptions import NotFoundError
+
+        url = f"/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy/{quote(path.lstrip('/'), safe='/')}"
+        what = f"GET {path} from service {namespace}/{service}:{port}"
+        with map_errors(what, self.host):
+            try:
+                response = self.dynamic.request(
+                    "get",
+                    url,
+                    query_params=list((params or {}).items()),
+                    header_params={"Accept": "*/*"},
+                    serialize=False,
+                    _request_timeout=timeout,
+                )
+            except NotFoundError as exc:
+                raise NotFound(f"{what}: not found", hint="is the service installed and its pods ready?") from exc
+        data = response.data if hasattr(response, "data") else response
+        return data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
 
     def pod_logs(self, namespace: str, pod: str, container: str | None = None, follow: bool = False) -> Iterator[str]:
         from kubernetes import client

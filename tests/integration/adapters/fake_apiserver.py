@@ -168,6 +168,10 @@ class FakeApiServer:
             return 200, found
         if path in self.failures:
             return self.failures[path]
+        if "/proxy/" in path:
+            if path not in self.logs:
+                return self.status(404, "NotFound", f'services "{path}" not found')
+            return "log", self.logs[path]
         if path.endswith("/log"):
             return "log", self.logs.get(path.removesuffix("/log"), "")
         if path.endswith("subjectaccessreviews") and method == "POST":

@@ -218,3 +218,16 @@ def _kubeconfig_for(url: str) -> str:
             "current-context": "fake",
         }
     )
+
+
+def test_service_proxy_get_reaches_the_service_through_the_api_server(server, api):
+    path = "/api/v1/namespaces/monitoring/services/prometheus:9090/proxy/api/v1/query"
+    server.logs[path] = '{"status":"success"}'
+
+    body = api.service_proxy_get("monitoring", "prometheus", 9090, "/api/v1/query", {"query": "up"})
+
+    assert body == '{"status":"success"}'
+    request = server.requests[-1]
+    assert request.path == path and request.query == {"query": ["up"]}
+    with pytest.raises(NotFound):
+        api.service_proxy_get("monitoring", "absent", 80, "/")
