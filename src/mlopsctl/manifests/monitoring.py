@@ -51,8 +51,8 @@ class ServiceMetrics:
     route_label: str = "route"
     status_label: str = "status"
     prediction_label: str = "label"
-    # Routes that are not the API (probes, the metrics endpoint itself) are left out of latency objectives.
-    excluded_routes: str = "/metrics|/healthz|/readyz|/livez"
+    # The prediction routes: latency objectives are about them, not about probes or /metrics.
+    api_routes: str = "/predict|/predict/batch"
 
     def names(self) -> tuple[str, ...]:
         """The metric family names as scraped (histograms as their `_bucket` series)."""
@@ -110,7 +110,7 @@ def rule_groups(
         "thresholds": thresholds,
         "route_label": metrics.route_label,
         "status_label": metrics.status_label,
-        "excluded_routes": metrics.excluded_routes,
+        "api_routes": metrics.api_routes,
         "scrape_job": c.APP_NAME,
         "part_of": c.PART_OF,
         "tenant_namespace_label": c.TENANT_LABEL,
@@ -235,7 +235,7 @@ class Panel:
 def dashboard_panels(metrics: ServiceMetrics = SERVICE_METRICS) -> list[Panel]:
     m = metrics
     t = 'tenant="$tenant"'
-    api = f'{m.route_label}!~"{m.excluded_routes}"'
+    api = f'{m.route_label}=~"{m.api_routes}"'
     ns = 'namespace="$tenant"'
     rate = "[$__rate_interval]"
 
