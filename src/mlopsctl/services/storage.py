@@ -393,3 +393,10 @@ def uninstall_storage(api: KubeApi, status: Status | None = None, *, keep_data: 
             if api.delete(api_version, kind, name, namespace):
                 deleted.append(f"{kind}/{name}")
     return StorageUninstallResult(namespace=C.STORAGE_NAMESPACE, deleted=deleted, kept=kept)
+
+
+def cluster_installer(api: KubeApi, status: Status) -> str:
+    """The `install storage` step of `cluster up` (a `ClusterDeps.installers["storage"]`): the default engine,
+    the tenants already applied get their credentials; returns the summary line."""
+    result = install_storage(api, status, None, wait=True)
+    return f"{result.engine}, {len(result.tenants)} tenant(s) with their own credentials; isolation {result.isolation}"

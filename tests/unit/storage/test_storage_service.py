@@ -204,3 +204,12 @@ def test_admin_credentials_come_from_the_cluster(api):
         S.admin_credentials(api)
     S.install_storage(api, spec=M.StoreSpec(), wait=False, credentials=_counter())
     assert S.admin_credentials(api).access_key_id == "KEY0001"
+
+
+def test_cluster_installer_installs_the_default_store_for_the_tenants_already_applied():
+    api = _ReadyApi()
+    _tenant_namespace(api, "tenant-a")
+    _tenant_namespace(api, "tenant-b")
+    line = S.cluster_installer(api, None)
+    assert line.startswith("seaweedfs, 2 tenant(s)") and "enforced" in line
+    assert _secret(api, C.MODEL_STORE_SECRET, "tenant-b")["S3_ENDPOINT_URL"] == M.in_cluster_endpoint()
