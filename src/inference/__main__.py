@@ -19,7 +19,8 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = ServiceSettings.from_env(os.environ)
-        loader = loader_for(settings.model_uri, os.environ)
+        # The model is loaded and compiled in a child process: scikit-learn never enters the server's memory.
+        loader = loader_for(settings.model_uri, os.environ, isolated=True)
     except (ValueError, ModelLoadError) as exc:
         print(f"inference: error: {exc}", file=sys.stderr)
         return 2

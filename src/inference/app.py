@@ -312,7 +312,7 @@ def _load(
     started = time.perf_counter()
     try:
         model = loader()
-        predictor = Predictor(model.pipeline)
+        predictor = Predictor(model.pipeline, model.compiled)
         predictor.predict(["warm-up"])
     except ModelLoadError as exc:
         message = str(exc)

@@ -51,10 +51,13 @@ class ModelLoadError(Exception):
 
 @dataclass(frozen=True)
 class LoadedModel:
+    """A verified model: the fitted pipeline, or its compiled form when it was loaded in a child process."""
+
     pipeline: Any
     metadata: dict[str, Any]
     source: str
     sha256: str = field(default="")
+    compiled: Any = None  # inference.predictor.CompiledModel
 
     @property
     def version(self) -> str:

@@ -50,8 +50,17 @@ def parse_s3_uri(uri: str) -> S3Location:
     return S3Location(bucket=bucket, prefix=prefix)
 
 
-def loader_for(uri: str, env: Mapping[str, str]) -> ModelLoader:
-    """A zero-argument callable that loads and verifies the model at `uri`."""
+def loader_for(uri: str, env: Mapping[str, str], isolated: bool = False) -> ModelLoader:
+    """A zero-argument callable that loads and verifies the model at `uri`.
+
+    `isolated`: load in a child process and keep only the compiled model (see isolated.py).
+    """
+    if isolated:
+        from inference.isolated import load_isolated
+
+        loader_for(uri, env)  # rejects a malformed URI now rather than in the child
+        environment = dict(env)
+        return lambda: load_isolated(uri, environment)
     if uri.startswith("s3://"):
         location = parse_s3_uri(uri)
         settings = {key: env.get(key) for key in _S3_ENV}
