@@ -86,10 +86,14 @@ def built(base_image, wheelhouse, tmp_path_factory) -> dict:
 def test_the_tag_carries_the_version_and_the_commit(built):
     from mlopsctl import __version__
 
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True)
     repository, tag = built["image"].rsplit(":", 1)
     assert repository == constants.IMAGE_REPOSITORY
-    assert tag.startswith(f"{__version__}-{commit.stdout.strip()}")
+    assert tag.startswith(f"{__version__}-{built['revision']}")
+    # The revision is a commit of this repository (others may have committed since the build started).
+    known = subprocess.run(
+        ["git", "-C", str(ROOT), "cat-file", "-t", built["revision"]], capture_output=True, text=True
+    )
+    assert known.stdout.strip() == "commit"
     assert built["base_image"] == BASE and built["base_python"] == "cp311"
     assert f"{constants.IMAGE_REPOSITORY}:{__version__}" in built["tags"]
     assert not any(t.endswith(":latest") for t in built["tags"])
@@ -116,6 +120,20 @@ def test_the_image_runs_as_the_non_root_uid_with_the_model_baked_in(docker, buil
         networks=["none"],
     )
     assert leftovers.strip() == "True False"
+
+
+def test_every_module_of_the_service_and_its_fast_paths_import_in_the_image(docker, built):
+    """A dependency missing from requirements/image.txt fails here, not in a pod."""
+    program = (
+        "import importlib, pkgutil, inference\n"
+        "names = [m.name for m in pkgutil.walk_packages(inference.__path__, 'inference.')"
+        " if not m.name.endswith('__main__')]\n"
+        "for name in names + ['orjson', 'uvloop', 'httptools']:\n"
+        "    importlib.import_module(name)\n"
+        "print(sorted(names))"
+    )
+    output = docker.run(built["image"], ["-c", program], entrypoint="python", remove=True, networks=["none"])
+    assert "inference.app" in output and "inference.loadgen.engine" in output
 
 
 def _get(url: str, timeout: float = 2.0) -> tuple[int, str]:
