@@ -32,13 +32,6 @@ RUN PYTHONPATH=/opt/mlopsctl/app /opt/venv/bin/python -m inference train \
  && /opt/venv/bin/python -m compileall -q /opt/mlopsctl/app
 
 FROM ${BASE_IMAGE}
-ARG VERSION=0.0.0
-ARG REVISION=unknown
-LABEL org.opencontainers.image.title="mlopsctl inference" \
-      org.opencontainers.image.description="Multi-tenant sentiment inference service (FastAPI + scikit-learn)" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.licenses="Apache-2.0"
 # A named user for tools that look the UID up; no home directory, no login shell.
 RUN groupadd --system --gid 10001 inference \
  && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --no-create-home --shell /usr/sbin/nologin inference
@@ -60,3 +53,11 @@ WORKDIR /tmp
 EXPOSE 8080
 ENTRYPOINT ["python", "-m", "inference"]
 CMD ["serve"]
+# Last, so a new commit changes only this metadata layer and every layer above stays cached.
+ARG VERSION=0.0.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="mlopsctl inference" \
+      org.opencontainers.image.description="Multi-tenant sentiment inference service (FastAPI + scikit-learn)" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.licenses="Apache-2.0"
