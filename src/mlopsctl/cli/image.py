@@ -159,5 +159,25 @@ def base(
     cli_context.emit(ctx, result, _base_table)
 
 
+@image_app.command("load")
+def load(
+    ctx: typer.Context,
+    tag: Annotated[
+        str | None, typer.Option("--tag", "-t", help="The image to load (default: mlopsctl/inference:VERSION).")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Kind cluster name (default: mlopsctl).")] = None,
+) -> None:
+    """Load a locally built image into the Kind cluster's nodes (`kind load image-archive`)."""
+    from mlopsctl.cli.cluster import Images, kind_cli
+    from mlopsctl.services import cluster as service
+
+    settings = cli_context.settings(ctx).with_overrides(cluster_name=name)
+    cluster = service.kind_cluster_of(settings.context) or settings.cluster_name
+    images = Images()
+    reference = tag or images.reference(None)
+    result = service.load_image(kind_cli(settings), images, cluster, reference, cli_context.status(ctx))
+    cli_context.emit(ctx, result, lambda r: _key_values("image load", [("image", r.image), ("cluster", r.cluster)]))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(image_app, name="image")

@@ -55,8 +55,9 @@ class ImageApi(Protocol):
     def push(self, reference: str) -> None: ...
 
 
-# An optional platform part (monitoring, storage): installs itself, returns a one-line detail for the summary.
-Installer = Callable[[KubeApi, Status], str]
+# An optional platform part (monitoring, storage): installs itself on the cluster of the given kubeconfig context,
+# returns a one-line detail for the summary.
+Installer = Callable[[KubeApi, Status, str], str]
 
 
 @dataclass
@@ -378,7 +379,7 @@ def _addons(
         elif installer is None:
             run.skip(f"install {part}", "this mlopsctl build has no installer for it")
         else:
-            run.step(f"install {part}", lambda i=installer: i(api, run.status))
+            run.step(f"install {part}", lambda i=installer: i(api, run.status, run.result.context))
             if part == "monitoring":
                 # The monitoring CRDs exist now: re-apply the tenants so their ServiceMonitors are created.
                 for tenant in specs:
@@ -483,3 +484,26 @@ def cluster_status(name: str, context: str | None, kind: KindApi | None, connect
         components=_components(api),
         tenants=tenants_service.list_tenants(api).tenants,
     )
+
+
+# -- image load ------------------------------------------------------------------------------------------------
+@dataclass
+class ImageLoadResult:
+    cluster: str
+    image: str
+
+
+def load_image(kind: KindApi, images: ImageApi, cluster: str, reference: str, status: Status) -> ImageLoadResult:
+    """`kind load image-archive` of a local image into the Kind cluster's nodes."""
+    kind.ensure_installed()
+    if cluster not in kind.clusters():
+        raise NotFound(f"no Kind cluster named {cluster}", hint="create it with `mlopsctl cluster up`")
+    if not images.exists(reference):
+        raise UsageError(f"image {reference} is not in the local Docker", hint="build it with `mlopsctl image build`")
+    with (
+        status.step(f"load {reference} into Kind cluster {cluster}"),
+        tempfile.TemporaryDirectory(prefix="mlopsctl-image-") as directory,
+    ):
+        archive = images.save(reference, Path(directory) / "image.tar")
+        kind.load_image_archive(cluster, archive)
+    return ImageLoadResult(cluster, reference)

@@ -261,12 +261,13 @@ def test_skip_build_needs_the_image_locally_and_checks_before_creating():
 def test_installers_run_when_present_and_enabled_and_tenants_get_their_service_monitors():
     calls = []
 
-    def monitoring(api, status):
+    def monitoring(api, status, context):
         calls.append("monitoring")
+        assert context == "kind-mlopsctl"
         api.served_kinds = None  # the CRDs exist from now on
         return "kube-prometheus-stack"
 
-    def storage(api, status):
+    def storage(api, status, context):
         calls.append("storage")
         return "object store"
 
@@ -342,3 +343,17 @@ def test_status_reads_nodes_components_and_tenants():
 
     with pytest.raises(NotFound, match="no Kind cluster named ghost"):
         svc.cluster_status("ghost", None, kind, deps.connect)
+
+
+def test_image_load_puts_a_local_image_into_the_kind_cluster():
+    kind = FakeKind(existing=["mlopsctl"])
+    images = FakeImages(local={BUILT})
+
+    result = svc.load_image(kind, images, "mlopsctl", BUILT, NullStatus())
+
+    assert (result.cluster, result.image) == ("mlopsctl", BUILT)
+    assert ("load", "mlopsctl", "image.tar") in kind.calls
+    with pytest.raises(UsageError, match="not in the local Docker"):
+        svc.load_image(kind, images, "mlopsctl", "mlopsctl/inference:missing", NullStatus())
+    with pytest.raises(NotFound, match="no Kind cluster named other"):
+        svc.load_image(kind, images, "other", BUILT, NullStatus())

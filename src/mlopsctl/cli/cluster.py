@@ -1,0 +1,265 @@
+"""`mlopsctl cluster up|down|status`: the Kind lifecycle, or an existing cluster adopted with --context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mlopsctl.cli import context as cli_context
+
+cluster_app = typer.Typer(
+    name="cluster",
+    help="Create, inspect and delete the platform's cluster (Kind, or an existing one with --context).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+# -- wiring (tests swap the adapters: mlopsctl.adapters.kube.connect, KindCli, DockerImages) ---------------------
+def kind_cli(settings):
+    from mlopsctl.adapters.kind import KindCli
+    from mlopsctl.adapters.runner import SubprocessRunner
+    from mlopsctl.paths import tools_dir
+
+    return KindCli(SubprocessRunner(extra_path=(tools_dir(),)), kubeconfig=settings.kubeconfig)
+
+
+def connector(settings):
+    from mlopsctl.adapters import kube
+
+    return lambda context: kube.connect(context, settings.kubeconfig)
+
+
+class Images:
+    """The image use cases over Docker: build (services/image.py), inspect, save, push."""
+
+    def __init__(self, base_image: str = "python:3.11-slim", verbose: bool = False) -> None:
+        self.base_image = base_image
+        self.verbose = verbose
+        self._docker: Any = None
+
+    @property
+    def docker(self):
+        if self._docker is None:
+            from mlopsctl.adapters.docker import DockerImages
+
+            self._docker = DockerImages()
+        return self._docker
+
+    def build(self, registry: str | None, status) -> str:
+        import platform
+        import sys
+
+        from mlopsctl import __version__
+        from mlopsctl.adapters.docker import PythonInfo
+        from mlopsctl.adapters.runner import SubprocessRunner
+        from mlopsctl.cli.image import default_source
+        from mlopsctl.paths import home_dir
+        from mlopsctl.services import image as service
+
+        libc, libc_version = platform.libc_ver()
+        major_minor = tuple(int(part) for part in (libc_version or "0.0").split(".")[:2])
+        host = PythonInfo(sys.version_info[:2], platform.machine(), (libc, major_minor))  # type: ignore[arg-type]
+        request = service.BuildRequest(
+            source=default_source().resolve(),
+            version=__version__,
+            base_image=self.base_image,
+            wheelhouse_cache=home_dir() / "wheelhouse",
+            registry=registry,
+            host_python=host,
+            python_executable=sys.executable,
+        )
+        return service.build_image(request, self.docker, SubprocessRunner(), status, verbose=self.verbose).image
+
+    def reference(self, registry: str | None) -> str:
+        from mlopsctl import __version__
+        from mlopsctl.services.image import image_repository
+
+        return f"{image_repository(registry)}:{__version__}"
+
+    def exists(self, reference: str) -> bool:
+        return self.docker.inspect(reference) is not None
+
+    def save(self, reference: str, path: Path) -> Path:
+        return self.docker.save(reference, path)
+
+    def push(self, reference: str) -> None:
+        from mlopsctl.adapters.runner import SubprocessRunner, failure
+
+        result = SubprocessRunner().run(["docker", "push", reference], timeout=1800, check=False)
+        if result.returncode != 0:
+            raise failure(result, f"docker push {reference} failed", hint="log in first: docker login REGISTRY")
+
+
+def installers(settings) -> dict[str, Any]:
+    """The platform parts whose code exists in this build, as `cluster up` installers."""
+    found: dict[str, Any] = {}
+    try:
+        from mlopsctl.services import monitoring
+    except ImportError:  # pragma: no cover - depends on the build
+        monitoring = None
+    if monitoring is not None and hasattr(monitoring, "install"):
+
+        def install_monitoring(api, status, context: str) -> str:
+            from mlopsctl.adapters import helm
+
+            result = monitoring.install(api, helm.make_helm(context, settings.kubeconfig), status)
+            password = result.grafana_password or f"in Secret {result.grafana_password_secret}"
+            return f"{result.chart} {result.chart_version}; Grafana user {result.grafana_user}, password {password}"
+
+        found["monitoring"] = install_monitoring
+    try:
+        from mlopsctl.services import storage
+    except ImportError:  # pragma: no cover - depends on the build
+        storage = None
+    if storage is not None and hasattr(storage, "install_storage"):
+
+        def install_storage(api, status, context: str) -> str:
+            result = storage.install_storage(api, status)
+            return f"{result.engine} in {result.namespace}, {result.endpoint}"
+
+        found["storage"] = install_storage
+    return found
+
+
+# -- output ----------------------------------------------------------------------------------------------------
+def _up_output(result):
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    steps = Table(title=f"cluster {result.cluster} ({result.mode}, context {result.context})", title_justify="left")
+    for column in ("STEP", "STATE", "DETAIL", "SECONDS"):
+        steps.add_column(column)
+    for step in result.steps:
+        steps.add_row(step.name, step.state, step.detail, f"{step.seconds:.1f}")
+    endpoints = Table(title="endpoints", title_justify="left", box=None, pad_edge=False)
+    endpoints.add_column("WHAT")
+    endpoints.add_column("URL")
+    for what, url in result.endpoints.items():
+        endpoints.add_row(what, url)
+    nxt = Text("next:\n" + "\n".join(f"  {command}" for command in result.next_commands))
+    return Group(steps, endpoints, nxt)
+
+
+def _status_output(result):
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    head = Text(
+        f"cluster {result.cluster} ({result.mode}), context {result.context}, Kubernetes {result.server_version}"
+    )
+    nodes = Table(title="nodes", title_justify="left", box=None, pad_edge=False)
+    for column in ("NAME", "ROLES", "READY", "VERSION"):
+        nodes.add_column(column)
+    for node in result.nodes:
+        nodes.add_row(node.name, node.roles, "yes" if node.ready else "no", node.version)
+    parts = Table(title="platform", title_justify="left", box=None, pad_edge=False)
+    for column in ("COMPONENT", "STATE", "DETAIL"):
+        parts.add_column(column)
+    for row in result.components:
+        parts.add_row(row.name, row.state, row.detail)
+    tenants = Table(title="tenants", title_justify="left", box=None, pad_edge=False)
+    for column in ("NAME", "READY", "MODEL", "AGE"):
+        tenants.add_column(column)
+    for row in result.tenants:
+        tenants.add_row(row.name, f"{row.ready}/{row.replicas}", row.model_version, row.age)
+    return Group(head, nodes, parts, tenants)
+
+
+# -- commands --------------------------------------------------------------------------------------------------
+@cluster_app.command("up")
+def up(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Option("--name", help="Kind cluster name (default: mlopsctl).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Kind worker nodes (default: 2).")] = None,
+    kubernetes_version: Annotated[
+        str | None, typer.Option("--kubernetes-version", help="Kubernetes minor version: 1.31 to 1.34.")
+    ] = None,
+    monitoring: Annotated[
+        bool | None, typer.Option("--monitoring/--no-monitoring", help="Install kube-prometheus-stack.")
+    ] = None,
+    storage: Annotated[bool | None, typer.Option("--storage/--no-storage", help="Install the object store.")] = None,
+    skip_build: Annotated[bool, typer.Option("--skip-build", help="Use the image already built.")] = False,
+    retain: Annotated[bool, typer.Option("--retain", help="Keep a half-created cluster when a step fails.")] = False,
+    registry: Annotated[
+        str | None, typer.Option("--registry", help="Push the image here (needed with --context) instead of loading.")
+    ] = None,
+    base_image: Annotated[
+        str,
+        typer.Option("--base-image", envvar="MLOPSCTL_BASE_IMAGE", help="Base image for the inference image build."),
+    ] = "python:3.11-slim",
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for each readiness step.")] = 300.0,
+) -> None:
+    """Create (or reuse) the cluster and install everything: metrics-server, the image, tenants, monitoring, storage."""
+    from mlopsctl.services import cluster as service
+
+    settings = cli_context.settings(ctx).with_overrides(
+        cluster_name=name,
+        workers=workers,
+        kubernetes_version=kubernetes_version,
+        monitoring=monitoring,
+        storage=storage,
+        registry=registry,
+    )
+    request = service.ClusterUpRequest(
+        name=settings.cluster_name,
+        workers=settings.workers,
+        kubernetes_version=settings.kubernetes_version,
+        context=settings.context,
+        registry=settings.registry,
+        tenants=settings.tenants,
+        monitoring=settings.monitoring,
+        storage=settings.storage,
+        skip_build=skip_build,
+        retain=retain,
+        timeout=timeout,
+    )
+    deps = service.ClusterDeps(
+        kind=kind_cli(settings),
+        connect=connector(settings),
+        images=Images(base_image, verbose=settings.verbose > 0),
+        installers=installers(settings),
+    )
+    result = service.cluster_up(request, deps, cli_context.status(ctx))
+    cli_context.emit(ctx, result, _up_output)
+
+
+@cluster_app.command("down")
+def down(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Option("--name", help="Kind cluster name (default: mlopsctl).")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete the Kind cluster and everything in it. Adopted clusters are never deleted."""
+    from rich.text import Text
+
+    from mlopsctl.services import cluster as service
+
+    settings = cli_context.settings(ctx).with_overrides(cluster_name=name)
+    target = service.kind_cluster_of(settings.context) or settings.cluster_name
+    if (settings.context is None or service.kind_cluster_of(settings.context)) and not yes:
+        typer.confirm(f"Delete Kind cluster {target} and everything in it?", abort=True, err=True)
+    result = service.cluster_down(settings.cluster_name, settings.context, kind_cli(settings), cli_context.status(ctx))
+    cli_context.emit(ctx, result, lambda r: Text(r.note))
+
+
+@cluster_app.command("status")
+def status(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Option("--name", help="Kind cluster name (default: mlopsctl).")] = None,
+) -> None:
+    """Nodes and versions, platform components (metrics API, monitoring, storage) and tenants."""
+    from mlopsctl.services import cluster as service
+
+    settings = cli_context.settings(ctx).with_overrides(cluster_name=name)
+    kind = kind_cli(settings) if settings.context is None else None
+    result = service.cluster_status(settings.cluster_name, settings.context, kind, connector(settings))
+    cli_context.emit(ctx, result, _status_output)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(cluster_app, name="cluster")
