@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -346,42 +346,57 @@ def set_model(
     *,
     wait: bool = True,
     timeout: float = 300,
-    apply_tenant: Callable[[Any], list[str]] | None = None,
 ) -> SetModelResult:
-    """Pin `tenant` to `version`: the version is made present and verified in the tenant's bucket, the tenant's
-    spec (on its Namespace) gets the new model_uri/model_version, and its object set is re-applied. The pods'
-    readiness gate is the service's own download + sha256 check, so a bad version never becomes ready and the
-    old pods keep serving (maxUnavailable 0); the rollout then fails with the pods' reason."""
-    from mlopsctl.manifests.tenant import TenantSpec, render_tenant
+    """`tenant set-model`: pin an existing tenant (its spec is read from its Namespace) to `version`."""
+    from mlopsctl.manifests.tenant import TenantSpec
 
-    status = status or NullStatus()
     M.validate_version(version)
     namespace = api.get("v1", "Namespace", tenant)
     text = ((namespace or {}).get("metadata", {}).get("annotations") or {}).get(C.TENANT_SPEC_ANNOTATION)
     if namespace is None or not text:
         raise NotFound(f"tenant {tenant} not found", hint="see `mlopsctl tenant list`, or add it with `tenant add`")
-    spec = TenantSpec.from_json(text)
-    previous = spec.model_version
-    if api.get("v1", "Secret", C.MODEL_STORE_SECRET, tenant) is None:
-        from mlopsctl.services.storage import grant_tenant_access
+    return pin_model(api, store, TenantSpec.from_json(text), version, status, wait=wait, timeout=timeout)
 
-        grant_tenant_access(api, status, tenant)
-    uri, copied = ensure_tenant_copy(store, tenant, version, status)
+
+def pin_model(
+    api: KubeApi,
+    store: ObjectStore,
+    spec: Any,
+    version: str,
+    status: Status | None = None,
+    *,
+    wait: bool = True,
+    timeout: float = 300,
+    force: bool = False,
+    adopt: bool = False,
+) -> SetModelResult:
+    """Serve `version` in the tenant `spec` describes (new or existing; `tenant add --model` calls this).
+
+    In order: the version is made present and verified (sha256) in the tenant's own bucket, copied from the
+    catalog if need be; the tenant's objects are applied with the new model_uri/model_version (through the
+    tenant service: ordered apply, pruning); the tenant gets its store credentials Secret (its namespace exists
+    now); then the rollout is awaited. The pods' readiness is the service's own download + sha256 check, so a
+    version that fails to load never becomes ready and the old pods keep serving (maxUnavailable 0); the
+    rollout then fails with the Deployment's reason. A missing or corrupt version is refused before anything
+    on the cluster changes."""
+    from mlopsctl.services import storage
+    from mlopsctl.services import tenant as tenant_service
+
+    status = status or NullStatus()
+    M.validate_version(version)
+    previous = spec.model_version
+    uri, copied = ensure_tenant_copy(store, spec.name, version, status)
     new_spec = spec.replace(model_uri=uri, model_version=version)
-    applied: list[str] = []
-    with status.step(f"pinning {tenant} to model {version}"):
-        if apply_tenant is not None:
-            applied = apply_tenant(new_spec)
-        else:
-            for obj in render_tenant(new_spec):
-                api.apply(obj)
-                applied.append(f"{obj['kind']}/{obj['metadata']['name']}")
+    applied = tenant_service.add_tenant(api, new_spec, status, wait=False, force=force, adopt=adopt)
+    changed = [f"{o.kind}/{o.name}" for o in applied.objects if o.action not in ("unchanged", "skipped")]
+    if api.get("v1", "Secret", C.MODEL_STORE_SECRET, spec.name) is None:
+        storage.grant_tenant_access(api, status, spec.name)
     rolled_out = False
     if wait:
-        with status.step(f"waiting for {tenant}'s pods to load {version}"):
-            wait_for_rollout(api, tenant, version, timeout)
+        with status.step(f"waiting for {spec.name}'s pods to load {version}"):
+            wait_for_rollout(api, spec.name, version, timeout)
             rolled_out = True
-    return SetModelResult(tenant, version, previous, uri, copied, applied, rolled_out)
+    return SetModelResult(spec.name, version, previous, uri, copied, changed, rolled_out)
 
 
 def _rollout_state(deployment: dict[str, Any] | None) -> tuple[bool, str | None]:
