@@ -1,0 +1,130 @@
+"""Model lifecycle on a real cluster: push two versions, pin a tenant to each, see `/` report it, roll back, and
+watch a missing version change nothing.
+
+Needs MLOPSCTL_E2E=1 and a kubeconfig (KUBECONFIG or ~/.kube/config; MLOPSCTL_CONTEXT picks a context). The
+object store is installed if it is not (`storage install` is idempotent); its S3 API is reached on the NodePort
+that the Kind config maps to 127.0.0.1, or at MLOPSCTL_S3_ENDPOINT.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from mlopsctl import constants as C
+from mlopsctl.errors import ExitCode
+
+pytestmark = pytest.mark.e2e
+
+KUBECONFIG = os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
+CONTEXT = os.environ.get("MLOPSCTL_CONTEXT")
+S3_ENDPOINT = os.environ.get("MLOPSCTL_S3_ENDPOINT")
+TENANT = "e2e-models"
+
+if os.environ.get("MLOPSCTL_E2E") != "1" or not Path(KUBECONFIG.split(os.pathsep)[0]).is_file():
+    pytest.skip("needs MLOPSCTL_E2E=1 and a kubeconfig", allow_module_level=True)
+
+
+def _global() -> list[str]:
+    return ["--kubeconfig", KUBECONFIG, *(["--context", CONTEXT] if CONTEXT else [])]
+
+
+def _env() -> dict[str, str]:
+    return {"MLOPSCTL_S3_ENDPOINT": S3_ENDPOINT} if S3_ENDPOINT else {}
+
+
+@pytest.fixture(scope="module")
+def api():
+    from mlopsctl.adapters.kube import connect
+
+    return connect(CONTEXT, KUBECONFIG)
+
+
+def _ready_pods(api) -> list[str]:
+    pods = api.list("v1", "Pod", namespace=TENANT, label_selector=f"{C.INSTANCE_LABEL}={TENANT}")
+    names = []
+    for pod in pods:
+        if pod["metadata"].get("deletionTimestamp"):
+            continue
+        conditions = {c["type"]: c["status"] for c in (pod.get("status") or {}).get("conditions") or []}
+        if conditions.get("Ready") == "True":
+            names.append(pod["metadata"]["name"])
+    return names
+
+
+def _served_versions(api) -> set[str]:
+    """`GET /` from inside every ready pod (pod-local traffic, so no NetworkPolicy is involved)."""
+    script = "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:%d/').read().decode())"
+    versions = set()
+    for pod in _ready_pods(api):
+        result = api.exec(TENANT, pod, ["python", "-c", script % C.CONTAINER_PORT], container=C.APP_NAME)
+        assert result.returncode == 0, result.stderr
+        info = json.loads(result.stdout)
+        assert info["ready"] is True
+        versions.add(info["model_version"])
+    return versions
+
+
+def _eventually_served(api, version: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        served = _served_versions(api)
+        if served == {version}:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"pods serve {served}, expected only {version}")
+        time.sleep(3)
+
+
+def _train(directory: Path, version: str, seed: int) -> Path:
+    from inference.train import train
+
+    train(out_dir=directory, version=version, seed=seed)
+    return directory
+
+
+def test_push_set_model_see_it_served_and_roll_back(cli, api, tmp_path):
+    g = _global()
+    installed = cli(*g, "storage", "install", "--timeout", "300")
+    assert installed.exit_code == ExitCode.OK, installed.stderr
+
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    first, second = f"e2e-{stamp}-1", f"e2e-{stamp}-2"
+    for version, seed in ((first, 11), (second, 12)):
+        directory = _train(tmp_path / version, version, seed)
+        pushed = cli(*g, "model", "push", str(directory), env=_env())
+        assert pushed.exit_code == ExitCode.OK, pushed.stderr
+
+    added = cli(*g, "tenant", "add", TENANT, "--min-replicas", "1", "--max-replicas", "2", "--timeout", "300")
+    assert added.exit_code == ExitCode.OK, added.stderr
+    try:
+        result = cli(*g, "tenant", "set-model", TENANT, first, "--timeout", "300", env=_env())
+        assert result.exit_code == ExitCode.OK, result.stderr
+        _eventually_served(api, first)
+
+        result = cli(*g, "-o", "json", "tenant", "set-model", TENANT, second, "--timeout", "300", env=_env())
+        assert result.exit_code == ExitCode.OK, result.stderr
+        assert json.loads(result.stdout)["previous_version"] == first
+        _eventually_served(api, second)
+
+        listed = json.loads(cli(*g, "-o", "json", "model", "list", env=_env()).stdout)
+        used = {(v["tenant"], v["version"]): v["used_by"] for v in listed["versions"]}
+        assert used[(TENANT, second)] == [TENANT]
+
+        status = cli(*g, "-o", "json", "tenant", "status", TENANT)
+        assert status.exit_code == ExitCode.OK and second in status.stdout
+
+        missing = cli(*g, "tenant", "set-model", TENANT, f"e2e-{stamp}-missing", env=_env())
+        assert missing.exit_code == ExitCode.CLUSTER_UNREACHABLE  # NotFound: refused before any change
+        assert "neither in" in missing.stderr
+        assert _served_versions(api) == {second}
+
+        rolled_back = cli(*g, "tenant", "set-model", TENANT, first, "--timeout", "300", env=_env())
+        assert rolled_back.exit_code == ExitCode.OK, rolled_back.stderr
+        _eventually_served(api, first)
+    finally:
+        cli(*g, "tenant", "remove", TENANT, "--yes", "--timeout", "300")
