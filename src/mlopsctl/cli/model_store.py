@@ -228,13 +228,9 @@ def attach_model_commands(model_app: typer.Typer) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Attach to the `model` and `tenant` sub-apps (creating `model` if its module is not there)."""
+    """Attach to the `model` and `tenant` sub-apps (their own modules add them to the root)."""
+    from mlopsctl.cli.model import model_app
     from mlopsctl.cli.tenant import tenant_app
 
     tenant_app.command("set-model")(set_model)
-    try:
-        from mlopsctl.cli.model import model_app  # type: ignore[attr-defined]
-    except ImportError:
-        model_app = typer.Typer(name="model", help="Model artifacts.", no_args_is_help=True, rich_markup_mode=None)
-        app.add_typer(model_app, name="model")
     attach_model_commands(model_app)
