@@ -181,3 +181,67 @@ def rbac_offline(objects: Sequence[dict[str, Any]], extra_checks: Sequence[Acces
                     )
     failures = sum(1 for e in expectations if not e["passed"])
     return RbacReport(checks=rows, tenants=tenants, expectations=expectations, failures=failures, passed=failures == 0)
+
+
+# --- live verification results -------------------------------------------------------------------------------
+
+
+@dataclass
+class LiveCheck:
+    """One check against the live cluster: what was expected, what was seen, and how it was checked."""
+
+    area: str  # network, rbac, autoscaling
+    name: str
+    expected: str
+    observed: str
+    passed: bool
+    method: str = ""
+    detail: str = ""
+    started: str = ""
+    finished: str = ""
+
+
+@dataclass
+class Finding:
+    """A conclusion drawn from several checks (for example: the CNI does not enforce NetworkPolicy)."""
+
+    message: str
+    hint: str = ""
+
+
+@dataclass
+class LiveReport:
+    kind: str  # network, rbac, autoscaling, isolation, all
+    cluster_version: str
+    started: str
+    finished: str
+    checks: list[LiveCheck] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    passed: bool = True
+
+    def conclude(self) -> LiveReport:
+        self.passed = bool(self.checks) and all(c.passed for c in self.checks) and not self.findings
+        return self
+
+
+def utc_now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def merge_reports(kind: str, reports: Sequence[LiveReport]) -> LiveReport:
+    merged = LiveReport(
+        kind=kind,
+        cluster_version=reports[0].cluster_version if reports else "",
+        started=reports[0].started if reports else utc_now(),
+        finished=reports[-1].finished if reports else utc_now(),
+    )
+    for report in reports:
+        merged.checks.extend(report.checks)
+        merged.findings.extend(report.findings)
+        merged.notes.extend(report.notes)
+        merged.timeline.extend(report.timeline)
+    return merged.conclude()

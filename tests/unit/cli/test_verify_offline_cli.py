@@ -36,15 +36,6 @@ def _pod(name, namespace, labels, port=80):
 
 def _tenants(tmp_path, extra=()):
     objects = [o for t in ("tenant-a", "tenant-b") for o in render_tenant(TenantSpec.create(t))]
-    for tenant in ("tenant-a", "tenant-b"):
-        objects.append(
-            _policy(
-                "allow-same-tenant-egress",
-                tenant,
-                policyTypes=["Egress"],
-                egress=[{"to": [{"podSelector": {}}], "ports": [{"port": 8080}]}],
-            )
-        )
     return _write(tmp_path / "m", [*objects, *extra])
 
 

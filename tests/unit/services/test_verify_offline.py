@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import copy
 
-import pytest
-
 from mlopsctl.manifests.tenant import TenantSpec, render_tenant
 from mlopsctl.services.verify import network_offline, rbac_offline
 
@@ -17,41 +15,18 @@ def rendered() -> list[dict]:
     return [obj for name in TENANTS for obj in render_tenant(TenantSpec.create(name))]
 
 
-def same_tenant_egress(namespace: str) -> dict:
-    """Egress from a tenant's pods to its own inference pods on the service port."""
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": "allow-same-tenant-egress", "namespace": namespace},
-        "spec": {
-            "podSelector": {},
-            "policyTypes": ["Egress"],
-            "egress": [{"to": [{"podSelector": {}}], "ports": [{"protocol": "TCP", "port": 8080}]}],
-        },
-    }
-
-
-def isolated_set() -> list[dict]:
-    """The rendered set plus same-tenant egress (policies only add, so this is harmless once the set has it)."""
-    return rendered() + [same_tenant_egress(name) for name in TENANTS]
-
-
 def failed(report) -> set[str]:
     return {e.check for e in report.expectations if not e.passed}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the rendered tenant policies allow same-tenant ingress on the service port but no matching egress, "
-    "so default-deny-all blocks tenant pods from calling their own service",
-)
-def test_rendered_two_tenant_set_passes_as_rendered():
+def test_rendered_two_tenant_set_passes():
     report = network_offline(rendered())
     assert report.passed, failed(report)
+    assert len(report.expectations) == 24
 
 
-def test_isolated_two_tenant_set_passes():
-    report = network_offline(isolated_set())
+def test_rendered_set_meets_each_expectation():
+    report = network_offline(rendered())
     assert report.tenants == list(TENANTS)
     assert report.passed and report.failures == 0
     checks = {e.check: e.expected for e in report.expectations}
@@ -70,7 +45,7 @@ def test_isolated_two_tenant_set_passes():
 
 
 def test_platform_peers_are_synthesized_and_reported():
-    report = network_offline(isolated_set())
+    report = network_offline(rendered())
     assert {"kube-system/coredns", "monitoring/prometheus", "object-store/object-store", "default/kubernetes"} <= set(
         report.peers
     )
@@ -92,13 +67,13 @@ def test_platform_peers_in_the_manifests_are_not_synthesized():
             }
         },
     }
-    report = network_offline([*isolated_set(), dns])
+    report = network_offline([*rendered(), dns])
     assert not any("coredns" in note for note in report.synthesized)
     assert report.peers.count("kube-system/coredns") == 1
 
 
 def test_connections_cover_every_pair_and_port():
-    report = network_offline(isolated_set())
+    report = network_offline(rendered())
     ports = {"default/kubernetes": 2, "kube-system/coredns": 3, "kube-system/metrics-server": 1}
     ports |= {
         "monitoring/prometheus": 1,
@@ -112,7 +87,7 @@ def test_connections_cover_every_pair_and_port():
 
 
 def test_egress_to_everywhere_is_caught():
-    objects = isolated_set()
+    objects = rendered()
     objects.append(
         {
             "apiVersion": "networking.k8s.io/v1",
@@ -138,9 +113,7 @@ def test_egress_to_everywhere_is_caught():
 
 
 def test_egress_to_everywhere_with_open_ingress_reopens_cross_tenant_path():
-    objects = [
-        o for o in isolated_set() if not (o["kind"] == "NetworkPolicy" and o["metadata"]["namespace"] == "tenant-b")
-    ]
+    objects = [o for o in rendered() if not (o["kind"] == "NetworkPolicy" and o["metadata"]["namespace"] == "tenant-b")]
     objects.append(
         {
             "apiVersion": "networking.k8s.io/v1",
@@ -160,7 +133,7 @@ def test_egress_to_everywhere_with_open_ingress_reopens_cross_tenant_path():
 
 
 def test_namespace_selected_by_unset_label_is_caught():
-    objects = copy.deepcopy(isolated_set())
+    objects = copy.deepcopy(rendered())
     for obj in objects:
         if obj["kind"] == "NetworkPolicy" and (obj["metadata"]["namespace"], obj["metadata"]["name"]) == (
             "tenant-b",

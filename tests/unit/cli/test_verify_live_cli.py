@@ -1,0 +1,78 @@
+"""Live `mlopsctl verify ...` commands against the fake API: output modes, exit codes, evidence files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.unit.services.verify_cluster import ScriptedNetwork, cluster
+
+
+@pytest.fixture
+def fake_cluster(monkeypatch):
+    api = cluster()
+    api.exec_handler = ScriptedNetwork()
+    api.access_handler = lambda review: False
+    monkeypatch.setattr("mlopsctl.cli.verify._kube", lambda ctx: api)
+    return api
+
+
+def test_network_live_json_passes(cli, fake_cluster):
+    result = cli("-q", "verify", "network", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["kind"] == "network" and data["passed"] is True and data["cluster_version"] == "v1.31.0"
+    check = data["checks"][0]
+    assert set(check) == {"area", "name", "expected", "observed", "passed", "method", "detail", "started", "finished"}
+
+
+def test_network_live_leaky_cni_exits_6_with_finding(cli, fake_cluster):
+    fake_cluster.exec_handler = ScriptedNetwork(leaky=True)
+    result = cli("-q", "--no-color", "verify", "network", "--attempts", "1", env={"COLUMNS": "300"})
+    assert result.exit_code == 6
+    assert "finding: CNI does not enforce NetworkPolicy" in result.stdout
+    assert "mlopsctl: error: verify network:" in result.stderr
+
+
+def test_rbac_live_table(cli, fake_cluster):
+    result = cli("-q", "--no-color", "verify", "rbac", "--tenant", "tenant-a", env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.stderr
+    assert "mlopsctl verify rbac (v1.31.0)" in result.stdout
+    assert "PASS" in result.stdout and "FAIL" not in result.stdout
+
+
+def test_isolation_writes_evidence(cli, fake_cluster, tmp_path):
+    result = cli("-q", "verify", "isolation", "--report", str(tmp_path / "evidence"), "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "evidence" / "verify-isolation.junit.xml").is_file()
+    assert (tmp_path / "evidence" / "verify-isolation.md").read_text().startswith("# mlopsctl verify isolation: PASSED")
+
+
+def test_autoscaling_without_metrics_api_exits_6(cli, fake_cluster):
+    result = cli("-q", "-o", "json", "verify", "autoscaling", "tenant-a")
+    assert result.exit_code == 6
+    data = json.loads(result.stdout)
+    assert (
+        data["checks"][0]["name"] == "APIService v1beta1.metrics.k8s.io" and data["checks"][0]["observed"] == "absent"
+    )
+
+
+def test_scale_down_needs_load(cli, fake_cluster):
+    result = cli("verify", "autoscaling", "tenant-a", "--scale-down")
+    assert result.exit_code == 2
+    assert "--scale-down needs --load" in result.stderr
+
+
+def test_unknown_tenant_is_a_cluster_error(cli, fake_cluster):
+    result = cli("verify", "network", "--tenant", "nope")
+    assert result.exit_code == 5
+    assert "no mlopsctl tenant named nope" in result.stderr
+    assert "hint: see `mlopsctl tenant list`" in result.stderr
+
+
+def test_manifests_without_offline_is_refused(cli, tmp_path):
+    (tmp_path / "m").mkdir()
+    result = cli("verify", "network", "--manifests", str(tmp_path / "m"))
+    assert result.exit_code == 2
+    assert "--manifests is only used with --offline" in result.stderr
