@@ -79,3 +79,12 @@ GPU_NODE_SELECTOR = (("nvidia.com/gpu.present", "true"),)
 # kube-prometheus-stack picks ServiceMonitors up by this label (its default selector is release=<release name>).
 MONITORING_RELEASE = "kube-prometheus-stack"
 SERVICE_MONITOR_LABELS = (("release", MONITORING_RELEASE),)
+# The in-cluster load generator (`mlopsctl loadtest`): a Job running `python -m inference.loadgen` from the
+# tenant's image. Its pods carry LOADTEST_RUN_LABEL=<job name> and never the service's selector labels.
+LOADTEST_APP = "loadgen"
+LOADTEST_COMPONENT = "loadtest"
+LOADTEST_RUN_LABEL = "mlopsctl.io/loadtest"
+LOADTEST_CONTAINER = "loadgen"
+LOADTEST_COMMAND = ("python", "-m", "inference.loadgen")
+LOADTEST_REQUESTS = (("cpu", "250m"), ("memory", "128Mi"))
+LOADTEST_LIMITS = (("cpu", "500m"), ("memory", "256Mi"))

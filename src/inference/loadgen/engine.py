@@ -42,7 +42,8 @@ PRE_OPEN_CONNECTIONS = 8
 TICK = 1.0
 MIN_SLEEP = 0.001
 
-ProgressCallback = Callable[[dict[str, Any]], None]
+# Called once a second from the event loop with a progress line; returning True ends the run early.
+ProgressCallback = Callable[[dict[str, Any]], bool | None]
 
 
 class TargetUnreachable(Exception):
@@ -434,7 +435,14 @@ class Engine:
             line["summary"] = self.summary(now)
         else:
             line["in_flight"] = self.in_flight
-        self.on_progress(line)
+        if self.on_progress(line) is True:
+            self.request_stop()
+
+    def request_stop(self) -> None:
+        """End the run early but cleanly: nothing more is sent, the requests in flight are awaited."""
+        self.stopping = True
+        if self._issuing_done is not None:
+            self._issuing_done.set()
 
     # --------------------------------------------------------------------------------------------- results
     def elapsed(self, now: float | None = None) -> float:

@@ -50,6 +50,12 @@ def failure(result: CommandResult, what: str, hint: str | None = None) -> Extern
     return ExternalCommandFailed(f"{what}: {last_line}", hint=hint, detail=detail)
 
 
+class Spawner(Protocol):
+    """Starts a long-running program (a port-forward) and hands back its process; the caller ends it."""
+
+    def spawn(self, argv: Sequence[str]) -> subprocess.Popen: ...
+
+
 @dataclass
 class SubprocessRunner:
     """Runs real programs; tools installed by `doctor --install-tools` are found before those on PATH."""
@@ -91,3 +97,16 @@ class SubprocessRunner:
         if check and result.returncode != 0:
             raise failure(result, f"{argv[0]} failed")
         return result
+
+    def spawn(self, argv: Sequence[str]) -> subprocess.Popen:
+        """Start `argv` in the background (stdout and stderr captured as text); the caller terminates it."""
+        program = self.which(argv[0])
+        if program is None:
+            raise PrerequisiteMissing(f"{argv[0]} not found", hint="run `mlopsctl doctor` to see how to install it")
+        return subprocess.Popen(
+            [program, *argv[1:]],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )

@@ -1,0 +1,316 @@
+"""`mlopsctl loadtest TENANT`: open-model load with honest percentiles, watching the HPA scale.
+
+Modes: in the cluster (default: a Job in the tenant's namespace, from the tenant's image, aimed at its ClusterIP
+Service, so the load spreads over every pod), `--url URL` (from this machine), or `--port-forward` (from this
+machine through `kubectl port-forward`, which reaches ONE pod: no use for scale-out).
+
+Exit codes: 0 done; 2 bad option value; 5 unknown tenant, cluster or target unreachable, Job failed to start;
+6 an --slo threshold was breached (the report is still printed); 130 interrupted (the partial report is
+printed, and no Job is left behind).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from mlopsctl.cli import context as cli_context
+
+
+def _fmt(value: Any, unit: str = "", digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}{unit}"
+    return f"{value:,}{unit}" if isinstance(value, int) else f"{value}{unit}"
+
+
+def _hpa_text(hpa) -> str:
+    if hpa is None:
+        return ""
+    cpu = f"{hpa.cpu_percent}%" if hpa.cpu_percent is not None else "-"
+    target = f"/{hpa.cpu_target_percent}%" if hpa.cpu_target_percent is not None else ""
+    return f"HPA {_fmt(hpa.current_replicas)}→{_fmt(hpa.desired_replicas)} replicas, CPU {cpu}{target}"
+
+
+def progress_line(progress) -> str:
+    """One plain line per second (not a tty)."""
+    if progress.phase != "run" or progress.interval is None:
+        return f"warm-up {progress.t:+.0f}s  {_hpa_text(progress.hpa)}"
+    entry, total = progress.interval, progress.summary or {}
+    latency = total.get("latency_ms") or {}
+    target = f"/{entry['target_rate']:.0f}" if entry.get("target_rate") is not None else ""
+    return (
+        f"t={progress.t:4.0f}s  rate {entry['rate']:.0f}{target}/s  "
+        f"p50 {_fmt(entry.get('p50'), 'ms')} p99 {_fmt(entry.get('p99'), 'ms')} (run p99 {_fmt(latency.get('p99'), 'ms')})  "
+        f"errors {entry['errors']}  dropped {entry['dropped']}  in-flight {entry['in_flight']}  {_hpa_text(progress.hpa)}"
+    )
+
+
+class LiveView:
+    """Rich Live panel on a terminal, refreshed each second; plain lines elsewhere; nothing with --quiet."""
+
+    def __init__(self, mode: str, quiet: bool, color: bool) -> None:
+        import os
+        import sys
+
+        from mlopsctl.progress import wants_spinner
+
+        self.mode = "null" if quiet else mode
+        self.live = None
+        self.stream = sys.stderr
+        if self.mode == "auto":
+            self.mode = "rich" if wants_spinner(sys.stderr.isatty(), os.environ, color) else "plain"
+        if self.mode == "rich":
+            from rich.console import Console
+            from rich.live import Live
+
+            console = Console(file=sys.stderr, no_color=not color, highlight=False)
+            self.live = Live(self._render(None), console=console, refresh_per_second=4, transient=True)
+            self.live.start()
+
+    def _render(self, progress):
+        from rich.table import Table
+
+        table = Table(title="mlopsctl loadtest (Ctrl-C stops and cleans up)", show_header=True, expand=False)
+        for column in ("t", "rate", "p50", "p90", "p99", "max", "run p99", "errors", "dropped", "in flight", "HPA"):
+            table.add_column(column, justify="right")
+        if progress is None:
+            table.add_row("starting", *["" for _ in range(10)])
+            return table
+        if progress.phase != "run" or progress.interval is None:
+            table.add_row(f"{progress.t:+.0f}s", "warm-up", *["" for _ in range(8)], _hpa_text(progress.hpa)[4:] or "-")
+            return table
+        entry, total = progress.interval, progress.summary or {}
+        target = f" / {entry['target_rate']:.0f}" if entry.get("target_rate") is not None else ""
+        table.add_row(
+            f"{progress.t:.0f}s",
+            f"{entry['rate']:.0f}{target}",
+            _fmt(entry.get("p50"), " ms"),
+            _fmt(entry.get("p90"), " ms"),
+            _fmt(entry.get("p99"), " ms"),
+            _fmt(entry.get("max"), " ms"),
+            _fmt((total.get("latency_ms") or {}).get("p99"), " ms"),
+            _fmt(entry["errors"]),
+            _fmt(entry["dropped"]),
+            _fmt(entry["in_flight"]),
+            _hpa_text(progress.hpa)[4:] or "-",
+        )
+        return table
+
+    def update(self, progress) -> None:
+        if self.mode == "rich" and self.live is not None:
+            self.live.update(self._render(progress))
+        elif self.mode == "plain":
+            self.stream.write(progress_line(progress) + "\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+
+def summary_table(result):
+    from rich.console import Group
+    from rich.table import Table
+
+    report = result.report
+    requests = report.get("requests") or {}
+    latency = report.get("latency_ms") or {}
+    title = f"loadtest {result.tenant} ({result.mode})" + (" — interrupted, partial" if result.interrupted else "")
+    table = Table(title=title, show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("")
+    table.add_row("target", f"{result.target}{report.get('path', '')}")
+    if result.job:
+        table.add_row("job", f"{result.job} (deleted)")
+    model = report.get("model", "-")
+    table.add_row("model", f"{model} ({report.get('mix', '-')})")
+    table.add_row("duration", _fmt(report.get("duration_s"), " s"))
+    target = report.get("target_rate")
+    rate = _fmt(report.get("achieved_rate"), "/s")
+    table.add_row("rate", rate + (f" achieved of {target:,.1f}/s target" if target else " achieved"))
+    table.add_row(
+        "requests",
+        f"{_fmt(requests.get('completed'))} answered, {_fmt(requests.get('ok'))} ok, {_fmt(requests.get('errors'))} "
+        f"errors, {_fmt(requests.get('dropped'))} dropped",
+    )
+    table.add_row(
+        "latency (ms)",
+        "  ".join(
+            f"{label} {_fmt(latency.get(key), '', 2)}"
+            for label, key in (("p50", "p50"), ("p90", "p90"), ("p95", "p95"), ("p99", "p99"), ("p99.9", "p99_9"))
+        )
+        + f"  max {_fmt(latency.get('max'), '', 2)}  mean {_fmt(latency.get('mean'), '', 2)}",
+    )
+    errors = report.get("errors") or {}
+    parts = [f"HTTP {code}: {n}" for code, n in (errors.get("by_status") or {}).items()]
+    parts += [f"{kind}: {n}" for kind, n in (errors.get("by_exception") or {}).items()]
+    if parts:
+        table.add_row("errors", ", ".join(parts))
+    if result.hpa:
+        first, last = result.hpa[0], result.hpa[-1]
+        peak_cpu = max((s.cpu_percent for s in result.hpa if s.cpu_percent is not None), default=None)
+        peak = max((s.desired_replicas for s in result.hpa if s.desired_replicas is not None), default=None)
+        table.add_row(
+            "HPA",
+            f"replicas {_fmt(first.current_replicas)} → {_fmt(last.current_replicas)} (desired up to {_fmt(peak)}), "
+            f"peak CPU {_fmt(peak_cpu, '%')}",
+        )
+    for check in result.slo:
+        actual = _fmt(check.actual, f" {check.unit}", 2)
+        table.add_row("SLO", f"{'pass' if check.passed else 'FAIL'}  {check.threshold}  (actual {actual})")
+    for note in result.notes:
+        table.add_row("note", note)
+    return Group(table)
+
+
+def loadtest(
+    ctx: typer.Context,
+    tenant: Annotated[str, typer.Argument(help="The tenant to load (its namespace).")],
+    url: Annotated[str | None, typer.Option("--url", help="Load this URL from here instead of in the cluster.")] = None,
+    port_forward: Annotated[
+        bool,
+        typer.Option("--port-forward", help="Load through `kubectl port-forward` from here: reaches ONE pod only."),
+    ] = False,
+    rate: Annotated[
+        str | None, typer.Option("--rate", help="Open model: requests/s (200, 200/s, 6000/m). Default 50.")
+    ] = None,
+    rate_from: Annotated[str | None, typer.Option("--rate-from", help="Ramp: starting rate.")] = None,
+    rate_to: Annotated[str | None, typer.Option("--rate-to", help="Ramp: rate reached at the end.")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", help="Closed model: connections sending back-to-back.")
+    ] = None,
+    duration: Annotated[
+        str | None, typer.Option("--duration", help="Measured duration (30s, 2m). Default 30s.")
+    ] = None,
+    requests: Annotated[int | None, typer.Option("--requests", help="Measured requests (first limit wins).")] = None,
+    warmup: Annotated[str | None, typer.Option("--warmup", help="Unmeasured load first (e.g. 10s).")] = None,
+    mix: Annotated[str, typer.Option("--mix", help="predict (varied texts) or batch (/predict/batch).")] = "predict",
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Texts per batch request.")] = 16,
+    body_file: Annotated[
+        str | None, typer.Option("--body-file", help="JSON body, or JSON Lines of bodies, to POST instead.")
+    ] = None,
+    path: Annotated[str | None, typer.Option("--path", help="Request path (default /predict).")] = None,
+    max_in_flight: Annotated[
+        int, typer.Option("--max-in-flight", help="Cap on requests in flight; beyond it they are dropped.")
+    ] = 1000,
+    connections: Annotated[int, typer.Option("--connections", help="Cap on open connections.")] = 128,
+    timeout: Annotated[str, typer.Option("--timeout", help="Per-request timeout.")] = "10s",
+    slo: Annotated[
+        str | None, typer.Option("--slo", help='Thresholds, e.g. "p99<200ms,errors<1%": exit 6 when breached.')
+    ] = None,
+    image: Annotated[
+        str | None, typer.Option("--image", help="In-cluster: image to run (default: the tenant's).")
+    ] = None,
+    start_timeout: Annotated[
+        float, typer.Option("--start-timeout", min=1, help="In-cluster: seconds to wait for the Job's pod.")
+    ] = 120.0,
+    live: Annotated[str, typer.Option("--live", help="Progress view: auto, rich, plain or none.")] = "auto",
+    output: Annotated[
+        str | None, typer.Option("-o", "--output", help="Output format: table, json or yaml (default: the global -o).")
+    ] = None,
+) -> None:
+    """Generate load against a tenant and report latency percentiles, errors and the HPA's response."""
+    from mlopsctl.config import OUTPUT_FORMATS
+    from mlopsctl.errors import MlopsctlError, UsageError, VerificationFailed
+    from mlopsctl.output import emit
+    from mlopsctl.services import loadtest as service
+
+    current = cli_context.settings(ctx)
+    if output is not None and output not in OUTPUT_FORMATS:
+        raise UsageError(f"invalid --output: expected one of {', '.join(OUTPUT_FORMATS)}, got {output!r}")
+    current = current.with_overrides(output=output)
+    if url and port_forward:
+        raise UsageError("--url and --port-forward exclude each other", hint="pick one (or neither: in-cluster)")
+    if live not in ("auto", "rich", "plain", "none"):
+        raise UsageError(f"invalid --live {live!r}: one of auto, rich, plain, none")
+    body_text = None
+    if body_file is not None:
+        try:
+            with open(body_file, encoding="utf-8") as handle:
+                body_text = handle.read()
+        except OSError as exc:
+            raise UsageError(f"cannot read --body-file {body_file}: {exc.strerror}") from None
+    options = service.parse_options(
+        rate=rate,
+        rate_from=rate_from,
+        rate_to=rate_to,
+        concurrency=concurrency,
+        duration=duration,
+        requests=requests,
+        warmup=warmup,
+        mix=mix,
+        batch_size=batch_size,
+        body_file_text=body_text,
+        body_file_name=body_file or "--body-file",
+        path=path,
+        max_in_flight=max_in_flight,
+        connections=connections,
+        timeout=timeout,
+    )
+    thresholds = service.parse_slo_option(slo)
+
+    def show(result) -> None:
+        emit(result, current.output, summary_table, color=current.color)
+
+    view = LiveView("null" if live == "none" else live, current.quiet, current.color)
+    try:
+        if url:
+            result = service.run_local(tenant, url, options, on_progress=view.update, slo=thresholds)
+        else:
+            kube = _kube(current)
+            if port_forward:
+                from mlopsctl.adapters.runner import SubprocessRunner
+                from mlopsctl.paths import tools_dir
+
+                result = service.run_port_forward(
+                    kube,
+                    SubprocessRunner(extra_path=(tools_dir(),)),
+                    tenant,
+                    options,
+                    context=current.context,
+                    kubeconfig=current.kubeconfig,
+                    on_progress=view.update,
+                    slo=thresholds,
+                )
+            else:
+                result = service.run_in_cluster(
+                    kube,
+                    tenant,
+                    options,
+                    on_progress=view.update,
+                    slo=thresholds,
+                    image=image,
+                    start_timeout=start_timeout,
+                )
+    except service.LoadtestInterrupted as exc:
+        view.close()
+        show(exc.result)
+        raise
+    except MlopsctlError as exc:
+        view.close()
+        partial = getattr(exc, "partial_result", None)
+        if partial is not None:
+            show(partial)
+        raise
+    finally:
+        view.close()
+    show(result)
+    breaches = result.slo_breaches()
+    if breaches:
+        detail = ", ".join(f"{b.threshold} (actual {_fmt(b.actual, ' ' + b.unit, 2)})" for b in breaches)
+        raise VerificationFailed(f"SLO breached: {detail}")
+
+
+def _kube(current):
+    from mlopsctl.adapters.kube import connect
+
+    return connect(current.context, current.kubeconfig)
+
+
+def register(app: typer.Typer) -> None:
+    text = __doc__.split(": ", 1)[1]
+    app.command("loadtest", help=text[0].upper() + text[1:])(loadtest)
