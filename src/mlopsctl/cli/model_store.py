@@ -47,8 +47,10 @@ def _kube(ctx: typer.Context):
     return kube.connect(current.context, current.kubeconfig)
 
 
-def _store(ctx: typer.Context, endpoint, access_key, secret_key, region, api=None):
-    """The admin S3 client: explicit endpoint and keys win; anything missing is read from the cluster."""
+def admin_store(ctx: typer.Context, endpoint=None, access_key=None, secret_key=None, region="us-east-1", api=None):
+    """The admin S3 client: explicit endpoint and keys win; anything missing is read from the cluster.
+
+    `tenant add --model VERSION` uses it with `services.model_registry.pin_model`."""
     from mlopsctl.adapters.s3 import Boto3ObjectStore
     from mlopsctl.errors import UsageError
 
@@ -146,7 +148,7 @@ def push(
     from mlopsctl.services import model_registry
 
     artifact = model_registry.read_artifact(directory)  # refuse a bad directory before touching the network
-    store = _store(ctx, endpoint, access_key, secret_key, region)
+    store = admin_store(ctx, endpoint, access_key, secret_key, region)
     result = model_registry.push(store, artifact.directory, tenant=tenant, status=cli_context.status(ctx))
     cli_context.emit(ctx, result, _push_table)
 
@@ -177,7 +179,7 @@ def list_(
         except MlopsctlError as exc:
             api, usage = None, None
             note = f"the cluster was not reachable ({exc.message}): tenants using each version unknown"
-    store = _store(ctx, endpoint, access_key, secret_key, region, api=api)
+    store = admin_store(ctx, endpoint, access_key, secret_key, region, api=api)
     result = model_registry.list_models(store, tenant=tenant, tenants=tenants, usage=usage, usage_note=note)
     cli_context.emit(ctx, result, _list_table)
 
@@ -195,7 +197,7 @@ def pull(
     """Download a version and verify its sha256 (exit 6 on a mismatch, nothing left behind)."""
     from mlopsctl.services import model_registry
 
-    store = _store(ctx, endpoint, access_key, secret_key, region)
+    store = admin_store(ctx, endpoint, access_key, secret_key, region)
     result = model_registry.pull(store, version, destination, tenant=tenant, status=cli_context.status(ctx))
     cli_context.emit(ctx, result, _pull_table)
 
@@ -216,7 +218,7 @@ def set_model(
     from mlopsctl.services import model_registry
 
     api = _kube(ctx)
-    store = _store(ctx, endpoint, access_key, secret_key, region, api=api)
+    store = admin_store(ctx, endpoint, access_key, secret_key, region, api=api)
     result = model_registry.set_model(api, store, name, version, cli_context.status(ctx), wait=wait, timeout=timeout)
     cli_context.emit(ctx, result, _set_model_table)
 

@@ -395,7 +395,7 @@ def uninstall_storage(api: KubeApi, status: Status | None = None, *, keep_data: 
     return StorageUninstallResult(namespace=C.STORAGE_NAMESPACE, deleted=deleted, kept=kept)
 
 
-def cluster_installer(api: KubeApi, status: Status) -> str:
+def cluster_installer(api: KubeApi, status: Status, context: str | None = None) -> str:
     """The `install storage` step of `cluster up` (a `ClusterDeps.installers["storage"]`): the default engine,
     the tenants already applied get their credentials; returns the summary line."""
     result = install_storage(api, status, None, wait=True)
