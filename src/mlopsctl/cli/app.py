@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from mlopsctl import __version__
-from mlopsctl.cli import cluster, doctor, image, model, model_store, monitoring, storage, tenant, verify
+from mlopsctl.cli import cluster, doctor, image, loadtest, model, model_store, monitoring, storage, tenant, verify
 from mlopsctl.cli.context import state
 from mlopsctl.cli.main import MlopsctlGroup
 
@@ -70,5 +70,5 @@ def root(
     run.settings = load_settings(flags, os.environ, Path.cwd())
 
 
-for module in (doctor, cluster, tenant, image, verify, storage, model, model_store, monitoring):
+for module in (doctor, cluster, tenant, image, verify, storage, model, model_store, monitoring, loadtest):
     module.register(app)
