@@ -82,8 +82,15 @@ class Images:
     def exists(self, reference: str) -> bool:
         return self.docker.inspect(reference) is not None
 
-    def save(self, reference: str, path: Path) -> Path:
-        return self.docker.save(reference, path)
+    def save(self, references: list[str], path: Path) -> Path:
+        from mlopsctl.adapters.docker import docker_errors
+
+        if len(references) == 1:
+            return self.docker.save(references[0], path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with docker_errors(f"docker image save {' '.join(references)} failed"):
+            self.docker.client.image.save(list(references), output=path)
+        return path
 
     def push(self, reference: str) -> None:
         from mlopsctl.adapters.runner import SubprocessRunner, failure

@@ -50,7 +50,9 @@ class ImageApi(Protocol):
 
     def exists(self, reference: str) -> bool: ...
 
-    def save(self, reference: str, path: Path) -> Path: ...
+    def save(self, references: list[str], path: Path) -> Path:
+        """One archive holding the image under every given tag (`docker image save A B`)."""
+        ...
 
     def push(self, reference: str) -> None: ...
 
@@ -324,16 +326,25 @@ def _up(
     if spec is not None:
 
         def load() -> str:
+            # The build's own tag for the default tenants, and the version tag `tenant add` uses by default.
+            tags = _tags(result.image, deps.images.reference(None))
             with tempfile.TemporaryDirectory(prefix="mlopsctl-image-") as directory:
-                archive = deps.images.save(result.image, Path(directory) / "image.tar")
+                archive = deps.images.save(tags, Path(directory) / "image.tar")
                 deps.kind.load_image_archive(spec.name, archive)
-            return f"{result.image} loaded into {spec.name}"
+            return f"{', '.join(tags)} loaded into {spec.name}"
 
         run.step("load the image into Kind", load)
     elif request.skip_build:
         run.skip("push the image", f"--skip-build: the cluster pulls {result.image} as it is")
     else:
-        run.step("push the image", lambda: deps.images.push(result.image) or f"pushed {result.image}")
+
+        def push() -> str:
+            tags = _tags(result.image, deps.images.reference(request.registry))
+            for tag in tags:
+                deps.images.push(tag)
+            return f"pushed {', '.join(tags)}"
+
+        run.step("push the image", push)
 
     specs = [_tenant_spec(name, result.image) for name in request.tenants]
     for tenant in specs:
@@ -346,6 +357,10 @@ def _up(
         )
     _addons(request, deps, run, api, specs, spec is not None)
     _summary(result, spec is not None, request)
+
+
+def _tags(*references: str) -> list[str]:
+    return list(dict.fromkeys(references))
 
 
 def _tenant_spec(name: str, image: str):
@@ -504,6 +519,6 @@ def load_image(kind: KindApi, images: ImageApi, cluster: str, reference: str, st
         status.step(f"load {reference} into Kind cluster {cluster}"),
         tempfile.TemporaryDirectory(prefix="mlopsctl-image-") as directory,
     ):
-        archive = images.save(reference, Path(directory) / "image.tar")
+        archive = images.save([reference], Path(directory) / "image.tar")
         kind.load_image_archive(cluster, archive)
     return ImageLoadResult(cluster, reference)

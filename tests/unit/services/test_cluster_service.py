@@ -66,8 +66,8 @@ class FakeImages:
     def exists(self, reference):
         return reference in self.local
 
-    def save(self, reference, path: Path):
-        self.calls.append(("save", reference))
+    def save(self, references, path: Path):
+        self.calls.append(("save", *references))
         path.write_text("tar")
         return path
 
@@ -145,7 +145,7 @@ def test_up_creates_a_kind_cluster_and_runs_every_step_in_order():
     assert contexts == ["kind-mlopsctl"]
     assert ("create", "mlopsctl", 2, "kindest/node:v1.31.12@sha256:" + ms_digest()) in kind.calls
     assert ("load", "mlopsctl", "image.tar") in kind.calls
-    assert images.calls == [("build", None), ("save", BUILT)]
+    assert images.calls == [("build", None), ("save", BUILT, c.DEFAULT_IMAGE)]
     assert "--kubelet-insecure-tls" in metrics_args(api)
     deployment = api.get("apps/v1", "Deployment", "inference", "tenant-a")
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == BUILT
@@ -219,7 +219,10 @@ def test_adopting_a_cluster_skips_kind_pushes_the_image_and_never_uses_insecure_
 
     assert result.mode == "adopted" and contexts == ["prod-eks"]
     assert kind.calls == []
-    assert ("push", f"ghcr.io/acme/{BUILT}") in images.calls
+    assert [call for call in images.calls if call[0] == "push"] == [
+        ("push", f"ghcr.io/acme/{BUILT}"),
+        ("push", f"ghcr.io/acme/{c.DEFAULT_IMAGE}"),
+    ]
     assert "--kubelet-insecure-tls" not in metrics_args(api)
     assert "load the image into Kind" not in [step.name for step in result.steps]
     assert "--context prod-eks" in result.next_commands[0]

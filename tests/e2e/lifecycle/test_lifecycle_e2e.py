@@ -1,0 +1,163 @@
+"""The cluster and tenant lifecycle on a real cluster: `cluster up` (creates or reuses), `tenant add tenant-c`,
+`tenant list`, `tenant status`, refusal to touch an unmanaged namespace, `tenant remove tenant-c`, and
+`cluster down` on a throwaway one-node Kind cluster (the shared cluster is left for the other e2e tests).
+
+Runs with MLOPSCTL_E2E=1 and either `kind` on PATH (Kind mode) or MLOPSCTL_E2E_CONTEXT (+ MLOPSCTL_E2E_REGISTRY)
+naming an existing cluster to adopt. MLOPSCTL_E2E_MINIMAL=1 skips monitoring and storage in `cluster up`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mlopsctl import constants as c
+from mlopsctl.errors import ExitCode
+
+pytestmark = pytest.mark.e2e
+
+# Read before the `cli` fixture clears them from the environment.
+KUBECONFIG = os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
+CONTEXT = os.environ.get("MLOPSCTL_E2E_CONTEXT")
+REGISTRY = os.environ.get("MLOPSCTL_E2E_REGISTRY")
+HOME = os.environ.get("MLOPSCTL_HOME")
+MINIMAL = os.environ.get("MLOPSCTL_E2E_MINIMAL") == "1"
+KUBERNETES_VERSION = os.environ.get("KUBERNETES_VERSION")
+TENANT = "tenant-c"
+# What `cluster up` reported, for the tests after it (they run in file order).
+STATE: dict[str, str] = {}
+UNMANAGED = "e2e-unmanaged"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _enabled():
+    if os.environ.get("MLOPSCTL_E2E") != "1":
+        pytest.skip("set MLOPSCTL_E2E=1 to run against a real cluster")
+    if CONTEXT is None and shutil.which("kind") is None:
+        pytest.skip("neither kind on PATH nor MLOPSCTL_E2E_CONTEXT")
+
+
+@pytest.fixture
+def run(cli, monkeypatch):
+    """The real CLI with the developer's kubeconfig and mlopsctl home (the `cli` fixture hides both)."""
+    if HOME:
+        monkeypatch.setenv("MLOPSCTL_HOME", HOME)
+
+    def invoke(*args: str, input: str | None = None):
+        flags = ["--kubeconfig", KUBECONFIG, *(["--context", CONTEXT] if CONTEXT else [])]
+        result = cli(*flags, *args, input=input)
+        print(result.stderr)
+        return result
+
+    return invoke
+
+
+def json_of(result) -> dict:
+    assert result.exit_code == ExitCode.OK, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_cluster_up_creates_or_reuses_the_cluster(run):
+    args = ["-o", "json", "cluster", "up", "--timeout", "600"]
+    if REGISTRY:
+        args += ["--registry", REGISTRY]
+    if KUBERNETES_VERSION:
+        args += ["--kubernetes-version", KUBERNETES_VERSION]
+    if MINIMAL:
+        args += ["--no-monitoring", "--no-storage"]
+
+    up = json_of(run(*args))
+    STATE["image"] = up["image"]
+
+    assert up["tenants"] == list(c.DEFAULT_TENANTS)
+    states = {step["name"]: step["state"] for step in up["steps"]}
+    assert states["wait for the metrics API"] == "done"
+    assert all(state in ("done", "reused", "skipped") for state in states.values())
+
+    status = json_of(run("-o", "json", "cluster", "status"))
+    assert status["nodes"] and all(node["ready"] for node in status["nodes"])
+    metrics = next(row for row in status["components"] if row["name"] == "metrics-server")
+    assert metrics["state"] == "available"
+    assert {"tenant-a", "tenant-b"} <= {row["name"] for row in status["tenants"]}
+
+
+def test_cluster_up_again_reuses_everything(run):
+    args = ["-o", "json", "cluster", "up", "--no-monitoring", "--no-storage", "--timeout", "600"]
+    # Kind: the image built above is reused as it is; adopted: it is rebuilt (cached) and pushed again.
+    args += ["--registry", REGISTRY] if REGISTRY else ["--skip-build"]
+    again = json_of(run(*args))
+    assert again["created"] is False
+    if again["mode"] == "kind":
+        assert next(s for s in again["steps"] if s["name"].startswith("create cluster"))["state"] == "reused"
+
+
+def test_tenant_add_is_idempotent_and_rolls_out(run):
+    spec = ["--max-replicas", "4", *(["--image", STATE["image"]] if "image" in STATE else [])]
+    first = json_of(run("-o", "json", "tenant", "add", TENANT, *spec, "--timeout", "600"))
+    assert first["objects"][0]["kind"] == "Namespace"
+    assert first["ready_replicas"] >= 1
+
+    second = json_of(run("-o", "json", "tenant", "add", TENANT, *spec, "--timeout", "600"))
+    assert not [o for o in second["objects"] if o["action"] in ("pruned", "skipped") and o["kind"] != "ServiceMonitor"]
+
+    diff = run("tenant", "add", TENANT, *spec, "--diff")
+    assert diff.exit_code == ExitCode.OK, diff.stderr
+    assert "maxReplicas" not in diff.stdout  # nothing to change
+
+
+def test_tenant_list_and_status(run):
+    rows = {row["name"]: row for row in json_of(run("-o", "json", "tenant", "list"))["tenants"]}
+    assert TENANT in rows
+    assert rows[TENANT]["ready"] >= 1
+    assert (rows[TENANT]["hpa_min"], rows[TENANT]["hpa_max"]) == (2, 4)
+
+    status = json_of(run("-o", "json", "tenant", "status", TENANT))
+    assert status["pods"] and all(pod["phase"] == "Running" for pod in status["pods"])
+    assert {"Deployment", "HorizontalPodAutoscaler", "NetworkPolicy"} <= {o["kind"] for o in status["objects"]}
+
+
+def test_an_unmanaged_namespace_is_refused(run):
+    from mlopsctl.adapters.kube import connect
+
+    api = connect(CONTEXT, KUBECONFIG)
+    api.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": UNMANAGED}})
+    try:
+        added = run("tenant", "add", UNMANAGED)
+        assert added.exit_code == ExitCode.CLUSTER_UNREACHABLE
+        assert "not managed by mlopsctl" in added.stderr
+        removed = run("tenant", "remove", UNMANAGED, "--yes")
+        assert removed.exit_code == ExitCode.CLUSTER_UNREACHABLE
+        assert api.get("v1", "Namespace", UNMANAGED) is not None
+    finally:
+        api.delete("v1", "Namespace", UNMANAGED)
+
+
+def test_tenant_remove(run):
+    removed = json_of(run("-o", "json", "tenant", "remove", TENANT, "--yes", "--timeout", "600"))
+    assert removed["removed"] is True
+    names = {row["name"] for row in json_of(run("-o", "json", "tenant", "list"))["tenants"]}
+    assert TENANT not in names
+    again = json_of(run("-o", "json", "tenant", "remove", TENANT, "--yes"))
+    assert again["removed"] is False
+
+
+def test_cluster_down_deletes_a_kind_cluster(run, tmp_path):
+    if CONTEXT is not None:
+        pytest.skip("cluster down deletes Kind clusters only; an adopted cluster is never deleted")
+    # A throwaway single-node cluster without tenants or platform parts, so the shared cluster stays up.
+    (tmp_path / "mlopsctl.yaml").write_text("tenants: []\nplatform:\n  monitoring: false\n  storage: false\n")
+    name = "mlopsctl-e2e-down"
+    try:
+        up = json_of(run("-o", "json", "cluster", "up", "--name", name, "--workers", "0", "--skip-build"))
+        assert up["created"] is True and up["tenants"] == []
+        down = json_of(run("-o", "json", "cluster", "down", "--name", name, "--yes"))
+        assert down["deleted"] is True
+        status = run("cluster", "status", "--name", name)
+        assert status.exit_code == ExitCode.CLUSTER_UNREACHABLE
+        assert f"no Kind cluster named {name}" in status.stderr
+    finally:
+        run("cluster", "down", "--name", name, "--yes")
