@@ -66,11 +66,12 @@ def _status_table(result):
     for comp in result.components:
         parts.add_row(comp.kind, comp.name, f"{comp.ready}/{comp.desired}")
     targets = Table(title="Prometheus targets by tenant")
-    for column in ("TENANT", "STATE", "UP", "DOWN", "LAST ERROR"):
+    for column in ("TENANT", "STATE", "UP", "DOWN", "FIRING", "LAST ERROR"):
         targets.add_column(column)
     for row in result.tenants:
         errors = sorted({t.last_error for t in row.targets if t.last_error})
-        targets.add_row(row.tenant, row.state, str(row.up), str(row.down), "; ".join(errors))
+        firing = ", ".join(row.alerts) or "-"
+        targets.add_row(row.tenant, row.state, str(row.up), str(row.down), firing, "; ".join(errors))
     lines = [parts, targets]
     if result.targets_error:
         lines.append(f"targets unknown: {result.targets_error}")

@@ -6,6 +6,7 @@ watched through the Kubernetes API, and the scrape state of every tenant read fr
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import time
@@ -234,6 +235,8 @@ class TenantTargets:
     up: int
     down: int
     targets: list[Target]
+    # mlopsctl alerts firing for the tenant (by alert name), when Prometheus could be asked.
+    alerts: list[str] = field(default_factory=list)
 
     @property
     def state(self) -> str:
@@ -284,6 +287,21 @@ def parse_targets(body: str, tenants: list[str], job: str = c.APP_NAME) -> list[
     return rows
 
 
+def parse_firing_alerts(body: str) -> dict[str, list[str]]:
+    """Prometheus' /api/v1/alerts answer as {tenant: sorted names of firing alerts} (tenant = namespace or the
+    service's `tenant` label)."""
+    data = json.loads(body)
+    if data.get("status") != "success":
+        raise ValueError(data.get("error") or "Prometheus answered without success")
+    firing: dict[str, set[str]] = {}
+    for alert in (data.get("data") or {}).get("alerts") or []:
+        labels = alert.get("labels") or {}
+        tenant = labels.get("tenant") or labels.get("namespace")
+        if alert.get("state") == "firing" and tenant:
+            firing.setdefault(tenant, set()).add(labels.get("alertname", ""))
+    return {tenant: sorted(names) for tenant, names in firing.items()}
+
+
 def status(
     kube: KubeApi, release: str = c.MONITORING_RELEASE, namespace: str = c.MONITORING_NAMESPACE
 ) -> MonitoringStatus:
@@ -303,9 +321,13 @@ def status(
             namespace, prometheus_service(release), PROMETHEUS_PORT, "api/v1/targets", {"state": "active"}
         )
         rows = parse_targets(body, tenants)
+        alerts = parse_firing_alerts(
+            kube.service_proxy_get(namespace, prometheus_service(release), PROMETHEUS_PORT, "api/v1/alerts")
+        )
+        rows = [dataclasses.replace(row, alerts=alerts.get(row.tenant, [])) for row in rows]
     except (MlopsctlError, ValueError) as exc:
         error = getattr(exc, "message", None) or str(exc)
-        rows = [TenantTargets(tenant, 0, 0, []) for tenant in tenants]
+        rows = rows or [TenantTargets(tenant, 0, 0, []) for tenant in tenants]
     return MonitoringStatus(
         namespace=namespace,
         chart=chart,

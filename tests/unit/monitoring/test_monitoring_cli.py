@@ -11,7 +11,7 @@ from mlopsctl.adapters.fakes import FakeKubeApi
 from mlopsctl.adapters.helm import HelmCli
 from mlopsctl.manifests import monitoring as manifests
 from tests.unit.monitoring.fake_runner import FakeRunner
-from tests.unit.monitoring.test_monitoring_service import _chart_installs_into, _installed, _targets_body
+from tests.unit.monitoring.test_monitoring_service import _chart_installs_into, _installed, _prometheus
 
 
 @pytest.fixture
@@ -79,13 +79,14 @@ def test_missing_helm_exits_3_with_the_doctor_hint(cli, monkeypatch) -> None:
 def test_status_lists_targets_per_tenant(cli, cluster) -> None:
     kube, _ = cluster
     _installed(kube)
-    kube.proxy_handler = lambda *args: _targets_body()
+    kube.proxy_handler = _prometheus
     result = cli("-o", "json", "monitoring", "status")
     assert result.exit_code == 0, result.stderr
     tenants = {row["tenant"]: row for row in json.loads(result.stdout)["tenants"]}
     assert (tenants["tenant-a"]["up"], tenants["tenant-a"]["down"]) == (1, 1)
     table = cli("monitoring", "status")
     assert "tenant-a" in table.stdout and "degraded" in table.stdout
+    assert tenants["tenant-a"]["alerts"] == ["InferenceHighErrorRatio", "InferenceTargetDown"]
 
 
 def test_status_when_not_installed_exits_5(cli, cluster) -> None:

@@ -203,7 +203,8 @@ def test_status_reports_targets_per_tenant_through_the_service_proxy(kube: FakeK
 
     kube.proxy_handler = proxy
     result = monitoring.status(kube)
-    assert asked == [(NS, "kube-prometheus-stack-prometheus", 9090, "api/v1/targets", {"state": "active"})]
+    assert asked[0] == (NS, "kube-prometheus-stack-prometheus", 9090, "api/v1/targets", {"state": "active"})
+    assert asked[1][3] == "api/v1/alerts"
     rows = {row.tenant: row for row in result.tenants}
     assert list(rows) == ["tenant-a", "tenant-b", "tenant-c"]
     assert (rows["tenant-a"].up, rows["tenant-a"].down, rows["tenant-a"].state) == (1, 1, "degraded")
@@ -212,6 +213,37 @@ def test_status_reports_targets_per_tenant_through_the_service_proxy(kube: FakeK
     assert rows["tenant-c"].state == "no targets"
     assert result.chart == "kube-prometheus-stack-81.4.5"
     assert result.healthy
+
+
+def _alerts_body() -> str:
+    def alert(name: str, state: str, **labels: str) -> dict:
+        return {"labels": {"alertname": name, **labels}, "state": state}
+
+    return json.dumps(
+        {
+            "status": "success",
+            "data": {
+                "alerts": [
+                    alert("InferenceTargetDown", "firing", namespace="tenant-a", pod="inference-a2"),
+                    alert("InferenceHighErrorRatio", "firing", tenant="tenant-a"),
+                    alert("InferenceCPUNearLimit", "pending", namespace="tenant-b"),
+                    alert("Watchdog", "firing"),
+                ]
+            },
+        }
+    )
+
+
+def _prometheus(namespace, service, port, path, params):
+    return _alerts_body() if path == "api/v1/alerts" else _targets_body()
+
+
+def test_status_lists_firing_alerts_per_tenant(kube: FakeKubeApi) -> None:
+    _installed(kube)
+    kube.proxy_handler = _prometheus
+    rows = {row.tenant: row for row in monitoring.status(kube).tenants}
+    assert rows["tenant-a"].alerts == ["InferenceHighErrorRatio", "InferenceTargetDown"]
+    assert rows["tenant-b"].alerts == []  # pending is not firing
 
 
 def test_status_when_prometheus_cannot_be_reached_still_reports_components(kube: FakeKubeApi) -> None:
