@@ -80,6 +80,23 @@ def _eventually_served(api, version: str, timeout: float = 120) -> None:
         time.sleep(3)
 
 
+def _tenant_key_reads_only_its_own_bucket(api, version: str, tmp_path: Path) -> None:
+    """The engine itself enforces the tenant identity: its own bucket readable, the catalog not, no writes."""
+    from mlopsctl.adapters.s3 import Boto3ObjectStore
+    from mlopsctl.errors import Forbidden
+    from mlopsctl.manifests import storage as M
+    from mlopsctl.services import model_registry, storage
+
+    values = M.decode_secret(api.get("v1", "Secret", C.MODEL_STORE_SECRET, TENANT))
+    endpoint = S3_ENDPOINT or storage.store_endpoints(api)[1]
+    own = Boto3ObjectStore(endpoint, values["AWS_ACCESS_KEY_ID"], values["AWS_SECRET_ACCESS_KEY"])
+    assert model_registry.pull(own, version, tmp_path / "own", tenant=TENANT).version == version
+    with pytest.raises(Forbidden):
+        own.get_bytes(M.CATALOG_BUCKET, f"{M.MODEL_PREFIX}/{version}/{M.METADATA_FILE}")
+    with pytest.raises(Forbidden):
+        own.put_bytes(M.tenant_bucket(TENANT), "written-by-tenant", b"x")
+
+
 def test_push_set_model_see_it_served_and_roll_back(cli, api, tmp_path):
     g = _global()
     installed = cli(*g, "storage", "install", "--timeout", "300")
@@ -105,6 +122,8 @@ def test_push_set_model_see_it_served_and_roll_back(cli, api, tmp_path):
         assert result.exit_code == ExitCode.OK, result.stderr
         assert json.loads(result.stdout)["previous_version"] == first
         _eventually_served(api, second)
+
+        _tenant_key_reads_only_its_own_bucket(api, second, tmp_path)
 
         listed = json.loads(cli(*g, "-o", "json", "model", "list", env=_env()).stdout)
         used = {(v["tenant"], v["version"]): v["used_by"] for v in listed["versions"]}
