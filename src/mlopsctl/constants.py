@@ -13,6 +13,10 @@ PART_OF_LABEL = "app.kubernetes.io/part-of"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 TENANT_LABEL = "mlopsctl.io/tenant"
+# Stamped by `tenant add` on every object of the tenant's own object set: pruning selects by it, so objects
+# that other parts put into a tenant namespace (model-store credentials, load-test jobs) are never pruned.
+OBJECT_SET_LABEL = "mlopsctl.io/object-set"
+TENANT_OBJECT_SET = "tenant"
 MANAGED_BY = "mlopsctl"
 PART_OF = "mlopsctl"
 # Kubernetes sets this label on every namespace itself; select namespaces by it, never by labels nobody sets.

@@ -47,6 +47,19 @@ def tenant_selector(name: str) -> str:
     return f"{c.MANAGED_BY_LABEL}={c.MANAGED_BY},{c.TENANT_LABEL}={name}"
 
 
+def object_set_selector(name: str) -> str:
+    """The tenant's own object set: what `tenant add` applied, and the only thing it ever prunes."""
+    return f"{tenant_selector(name)},{c.OBJECT_SET_LABEL}={c.TENANT_OBJECT_SET}"
+
+
+def stamp(objects: list[KubeObject]) -> list[KubeObject]:
+    """Copies of the rendered objects carrying the object-set label that pruning selects by."""
+    stamped = json.loads(json.dumps(objects))
+    for obj in stamped:
+        obj.setdefault("metadata", {}).setdefault("labels", {})[c.OBJECT_SET_LABEL] = c.TENANT_OBJECT_SET
+    return stamped
+
+
 def is_managed(obj: KubeObject | None) -> bool:
     labels = ((obj or {}).get("metadata") or {}).get("labels") or {}
     return labels.get(c.MANAGED_BY_LABEL) == c.MANAGED_BY
@@ -242,7 +255,7 @@ def add_tenant(
     result.service_url = f"http://{c.APP_NAME}.{namespace}.svc.cluster.local:{c.SERVICE_PORT}"
 
     with status.step(f"render tenant {spec.name}"):
-        objects = render(spec)
+        objects = stamp(render(spec))
     with status.step(f"check namespace {namespace}"):
         existing = _check_namespace(api, namespace, adopt)
     served: dict[tuple[str, str], bool] = {}
@@ -355,7 +368,7 @@ def _prune(
     for api_version, kind in TENANT_KINDS:
         if not api.has_kind(api_version, kind):
             continue
-        for live in api.list(api_version, kind, namespace, label_selector=tenant_selector(tenant)):
+        for live in api.list(api_version, kind, namespace, label_selector=object_set_selector(tenant)):
             meta = live.get("metadata") or {}
             if (kind, meta.get("name")) in wanted or meta.get("ownerReferences"):
                 continue

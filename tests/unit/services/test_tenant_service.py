@@ -92,12 +92,16 @@ def test_add_is_idempotent(api):
 def test_objects_no_longer_rendered_are_pruned_by_label_only(api):
     spec = TenantSpec.create("tenant-c")
     labels = {c.MANAGED_BY_LABEL: c.MANAGED_BY, c.TENANT_LABEL: "tenant-c"}
+    # Put into the namespace by another part of mlopsctl (storage): its labels, but not the tenant's object set.
+    api.add({"apiVersion": "v1", "kind": "Secret",
+             "metadata": {"name": c.MODEL_STORE_SECRET, "namespace": "tenant-c", "labels": dict(labels)}})  # fmt: skip
     legacy = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": "legacy", "namespace": "tenant-c", "labels": labels},
     }
     svc.add_tenant(api, spec, NullStatus(), render=lambda s: [*render_tenant(s), legacy])
+    assert api.get("v1", "ConfigMap", "legacy", "tenant-c") is not None
     # Not ours: no labels, or another tenant's labels.
     api.add({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "user-data", "namespace": "tenant-c"}})
     other = {**labels, c.TENANT_LABEL: "tenant-d"}
@@ -113,6 +117,9 @@ def test_objects_no_longer_rendered_are_pruned_by_label_only(api):
     assert api.get("v1", "ConfigMap", "legacy", "tenant-c") is None
     assert api.get("v1", "ConfigMap", "user-data", "tenant-c") is not None
     assert api.get("v1", "ConfigMap", "x", "tenant-c") is not None
+    assert api.get("v1", "Secret", c.MODEL_STORE_SECRET, "tenant-c") is not None
+    deployment = api.get("apps/v1", "Deployment", "inference", "tenant-c")
+    assert deployment["metadata"]["labels"][c.OBJECT_SET_LABEL] == c.TENANT_OBJECT_SET
 
 
 def test_kinds_whose_crd_is_absent_are_skipped_with_a_note(api):
