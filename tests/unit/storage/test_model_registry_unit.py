@@ -1,0 +1,124 @@
+"""The model registry's pure parts: artifact checks, rollout judgement, which tenant serves what."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+from botocore.exceptions import ClientError, NoCredentialsError
+
+from mlopsctl import constants as C
+from mlopsctl.adapters.fakes import FakeKubeApi
+from mlopsctl.adapters.s3 import map_errors
+from mlopsctl.errors import Conflict, Forbidden, MlopsctlError, NotFound, UsageError
+from mlopsctl.manifests.tenant import TenantSpec, render_tenant
+from mlopsctl.services import model_registry as registry
+
+
+def _artifact(tmp_path, version="v1", model=b"model-bytes", **metadata):
+    (tmp_path / "model.skops").write_bytes(model)
+    data = {
+        "version": version,
+        "sha256": hashlib.sha256(model).hexdigest(),
+        "classes": ["negative", "positive"],
+        "libraries": {"scikit-learn": "1.5.0"},
+        **metadata,
+    }
+    (tmp_path / "metadata.json").write_text(json.dumps(data))
+    return tmp_path
+
+
+def test_a_good_artifact_is_read(tmp_path):
+    artifact = registry.read_artifact(_artifact(tmp_path))
+    assert (artifact.version, artifact.size) == ("v1", len(b"model-bytes"))
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda d: (d / "model.skops").unlink(), "model.skops is missing"),
+        (lambda d: (d / "metadata.json").write_text("{not json"), "not valid JSON"),
+        (lambda d: (d / "metadata.json").write_text('{"version": "v1"}'), "lacks sha256"),
+        (lambda d: (d / "model.skops").write_bytes(b"changed"), "checksum mismatch"),
+    ],
+)
+def test_a_bad_artifact_is_refused_with_a_usage_error(tmp_path, change, message):
+    directory = _artifact(tmp_path)
+    change(directory)
+    with pytest.raises(UsageError, match=message):
+        registry.read_artifact(directory)
+
+
+def test_a_version_that_cannot_be_a_label_is_refused(tmp_path):
+    with pytest.raises(UsageError, match="invalid model version"):
+        registry.read_artifact(_artifact(tmp_path, version="v1-"))
+    with pytest.raises(UsageError, match="not a directory"):
+        registry.read_artifact(tmp_path / "absent")
+
+
+def _deployment(generation=2, observed=2, replicas=2, updated=2, available=2, conditions=()):
+    return {
+        "metadata": {"generation": generation},
+        "spec": {},
+        "status": {
+            "observedGeneration": observed,
+            "replicas": replicas,
+            "updatedReplicas": updated,
+            "availableReplicas": available,
+            "conditions": list(conditions),
+        },
+    }
+
+
+def test_rollout_judgement():
+    assert registry._rollout_state(_deployment()) == (True, None)
+    assert registry._rollout_state(_deployment(observed=1)) == (False, None)
+    assert registry._rollout_state(_deployment(replicas=3)) == (False, None)  # old pods still around
+    assert registry._rollout_state(_deployment(available=1)) == (False, None)
+    stuck = {"type": "Progressing", "reason": "ProgressDeadlineExceeded", "message": "timed out"}
+    assert registry._rollout_state(_deployment(conditions=[stuck])) == (False, "timed out")
+    assert registry._rollout_state(None) == (False, "the Deployment disappeared")
+
+
+def test_served_versions_come_from_the_pod_templates():
+    api = FakeKubeApi()
+    for spec in (
+        TenantSpec.create("tenant-a", model_uri="s3://models-tenant-a/models/v2", model_version="v2"),
+        TenantSpec.create("tenant-b"),
+    ):
+        for obj in render_tenant(spec):
+            api.apply(obj)
+    assert registry.served_versions(api) == {
+        "tenant-a": ("v2", "s3://models-tenant-a/models/v2"),
+        "tenant-b": (C.DEFAULT_MODEL_VERSION, C.DEFAULT_MODEL_URI),
+    }
+
+
+def test_headline_metrics_read_the_service_format_and_flat_numbers():
+    nested = {"heldout": {"accuracy": 0.9, "f1_macro": 0.89, "confusion": [[1, 0], [0, 1]]}, "selected": "svm"}
+    assert registry._headline_metrics(nested) == {"accuracy": 0.9, "f1_macro": 0.89}
+    assert registry._headline_metrics({"accuracy": 0.8, "ok": True}) == {"accuracy": 0.8}
+    assert registry._headline_metrics(None) == {}
+
+
+def _client_error(code):
+    return ClientError({"Error": {"Code": code, "Message": f"{code} happened"}}, "GetObject")
+
+
+@pytest.mark.parametrize(
+    "raised,expected",
+    [
+        (_client_error("AccessDenied"), Forbidden),
+        (_client_error("InvalidAccessKeyId"), Forbidden),
+        (_client_error("NoSuchKey"), NotFound),
+        (_client_error("BucketAlreadyExists"), Conflict),
+        (_client_error("SlowDown"), MlopsctlError),
+        (NoCredentialsError(), UsageError),
+    ],
+)
+def test_botocore_errors_become_typed_errors(raised, expected):
+    with pytest.raises(expected) as caught, map_errors("http://127.0.0.1:1", "reading s3://b/k"):
+        raise raised
+    assert type(caught.value) is expected
+    assert caught.value.message.startswith("reading s3://b/k")
