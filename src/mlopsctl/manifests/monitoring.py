@@ -449,5 +449,6 @@ def platform_objects(
     return [prometheus_rule(thresholds, metrics, namespace), dashboard_configmap(metrics, namespace)]
 
 
-def with_thresholds(base: AlertThresholds, **changes: float | None) -> AlertThresholds:
+def with_thresholds(base: AlertThresholds, **changes: Any) -> AlertThresholds:
+    """`base` with the thresholds that were given (None: not given)."""
     return dataclasses.replace(base, **{k: v for k, v in changes.items() if v is not None})

@@ -178,8 +178,8 @@ def install(
     states = []
     for component in components(options.release):
         with status.step(f"waiting for {component.kind} {ns}/{component.name}"):
-            obj = _wait(kube, component, ns, is_ready, _left(deadline, clock))
-        states.append(ComponentStatus(component.kind, component.name, *readiness(obj)))
+            ready = _wait(kube, component, ns, is_ready, _left(deadline, clock))
+        states.append(ComponentStatus(component.kind, component.name, *readiness(ready)))
     return InstallResult(
         release=options.release,
         namespace=ns,
