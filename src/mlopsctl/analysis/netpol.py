@@ -283,6 +283,9 @@ class Network:
     ) -> None:
         self.peers = list(peers)
         self.policies = sorted(policies, key=lambda p: (p.namespace, p.name))
+        self._by_namespace: dict[str, list[Policy]] = {}
+        for policy in self.policies:
+            self._by_namespace.setdefault(policy.namespace, []).append(policy)
         self._namespaces = {name: dict(labels) for name, labels in namespaces.items()}
         self.pod_cidrs = [ipaddress.ip_network(c, strict=False) for c in pod_cidrs]
 
@@ -298,8 +301,8 @@ class Network:
             return []
         return [
             p
-            for p in self.policies
-            if p.namespace == peer.namespace and direction in p.types and matches(p.pod_selector, peer.labels)
+            for p in self._by_namespace.get(peer.namespace, [])
+            if direction in p.types and matches(p.pod_selector, peer.labels)
         ]
 
     # A match is True, False, or "maybe" (an ipBlock against a pod whose address is unknown).

@@ -103,12 +103,13 @@ class Outcome:
 class ClusterSnapshot:
     version: str
     namespaces: dict[str, dict[str, str]]
-    tenants: list[str]
+    tenants: list[str]  # the tenants to probe from
     pods: list[dict[str, Any]]
     services: list[dict[str, Any]]
     network: Network
     peers: dict[tuple[str, str], Peer] = field(default_factory=dict)
     apiserver: Peer | None = None
+    all_tenants: list[str] = field(default_factory=list)  # every tenant: each is a target of the others
 
 
 def live_tenants(api: KubeApi, wanted: Sequence[str] | None) -> tuple[list[dict[str, Any]], list[str]]:
@@ -178,7 +179,8 @@ def snapshot(api: KubeApi, tenants: Sequence[str] | None) -> ClusterSnapshot:
     apiserver = _apiserver(api)
     all_peers = list(peers.values()) + ([apiserver] if apiserver else [])
     network = Network(namespaces, all_peers, policies)
-    return ClusterSnapshot(version, namespaces, tenant_names, pods, services, network, peers, apiserver)
+    everyone = sorted(name for name, labels in namespaces.items() if c.TENANT_LABEL in labels)
+    return ClusterSnapshot(version, namespaces, tenant_names, pods, services, network, peers, apiserver, everyone)
 
 
 def _resolve_target_port(service_port: Mapping[str, Any], peer: Peer) -> int | None:
@@ -243,7 +245,7 @@ def _tenant_source(snap: ClusterSnapshot, tenant: str) -> Peer | None:
 
 
 def plan(snap: ClusterSnapshot) -> list[Probe]:
-    index = TenantIndex(snap.tenants)
+    index = TenantIndex(snap.all_tenants or snap.tenants)
     by_namespace: dict[str, list[Peer]] = {}
     for (namespace, _), peer in sorted(snap.peers.items()):
         by_namespace.setdefault(namespace, []).append(peer)
@@ -283,7 +285,7 @@ def plan(snap: ClusterSnapshot) -> list[Probe]:
             for target in _service_targets(snap, service, "kube-dns", control=True):
                 if target.port == 53:
                     add(source, target)
-        for other in snap.tenants:
+        for other in snap.all_tenants or snap.tenants:
             if other == tenant:
                 continue
             for service in services_in(other):

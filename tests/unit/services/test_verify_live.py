@@ -150,6 +150,8 @@ def test_tenant_selection_and_unknown_tenant():
     api.exec_handler = ScriptedNetwork()
     report, _ = _network(api, tenants=["tenant-b"])
     assert {check.name.split(" ")[0] for check in report.checks} == {"tenant-b/inference-b1", "monitoring/prometheus-0"}
+    # Tenants not selected are still targets of the selected ones.
+    assert _by_name(report, "tenant-b/inference-b1 -> other tenant pod tenant-a/inference-a1")[0].passed
     with pytest.raises(NotFound, match="no mlopsctl tenant named tenant-z"):
         verify_network(api, tenants=["tenant-z"])
 
