@@ -1,0 +1,348 @@
+"""The in-cluster load test's lifecycle against the in-memory API: Job applied, pod followed, Job always deleted."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from mlopsctl import constants as c
+from mlopsctl.adapters.fakes import FakeKubeApi
+from mlopsctl.errors import ClusterError, ClusterUnreachable, NotFound, UsageError
+from mlopsctl.manifests.tenant import TenantSpec, render_tenant
+from mlopsctl.services.loadtest import (
+    LoadOptions,
+    LoadtestInterrupted,
+    hpa_sample,
+    parse_options,
+    parse_slo_option,
+    run_in_cluster,
+)
+
+JOB = "loadtest-test01"
+
+
+def summary(t: float, p99: float = 12.0, completed: int = 100) -> dict:
+    return {
+        "schema": "loadgen.report/v1",
+        "model": "open",
+        "url": "http://inference.tenant-a.svc:80",
+        "path": "/predict",
+        "interrupted": False,
+        "duration_s": t,
+        "target_rate": 100.0,
+        "achieved_rate": completed / t,
+        "requests": {
+            "scheduled": completed,
+            "sent": completed,
+            "dropped": 0,
+            "completed": completed,
+            "ok": completed,
+            "failed": 0,
+            "errors": 0,
+            "in_flight": 0,
+            "warmup": 0,
+        },
+        "latency_ms": {
+            "count": completed,
+            "p50": 3.0,
+            "p90": 6.0,
+            "p95": 8.0,
+            "p99": p99,
+            "p99_9": p99,
+            "max": p99,
+            "mean": 3.5,
+            "min": 1.0,
+            "stdev": 1.0,
+        },
+        "errors": {"by_status": {}, "by_exception": {}},
+    }
+
+
+def progress(t: int) -> str:
+    interval = {
+        "t": float(t),
+        "duration": 1.0,
+        "target_rate": 100.0,
+        "rate": 100.0,
+        "sent": 100,
+        "completed": 100,
+        "ok": 100,
+        "errors": 0,
+        "failed": 0,
+        "dropped": 0,
+        "in_flight": 1,
+        "p50": 3.0,
+        "p90": 6.0,
+        "p99": 12.0,
+        "max": 12.0,
+    }
+    return json.dumps(
+        {
+            "type": "progress",
+            "phase": "run",
+            "t": float(t),
+            "interval": interval,
+            "summary": summary(float(t), completed=100 * t),
+        }
+    )
+
+
+def final(p99: float = 12.0) -> str:
+    report = summary(3.0, p99=p99, completed=300)
+    report["timeline"] = []
+    return json.dumps({"type": "report", "report": report})
+
+
+class FakeCluster(FakeKubeApi):
+    """The fake API plus what the Job controller and kubelet would do: a Job gets a uid and a pod with logs."""
+
+    def __init__(
+        self,
+        lines: list[str] | None = None,
+        pod_phase: str = "Running",
+        waiting_reason: str | None = None,
+        create_pod: bool = True,
+        interrupt_after: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.lines = lines if lines is not None else [progress(1), progress(2), progress(3), final()]
+        self.pod_phase = pod_phase
+        self.waiting_reason = waiting_reason
+        self.create_pod = create_pod
+        self.interrupt_after = interrupt_after
+        for obj in render_tenant(TenantSpec.create("tenant-a", image="mlopsctl/inference:0.1.0-abc")):
+            self.add(obj)
+        hpa = self.objects[self.key("autoscaling/v2", "HorizontalPodAutoscaler", c.APP_NAME, "tenant-a")]
+        hpa["status"] = {
+            "currentReplicas": 2,
+            "desiredReplicas": 4,
+            "currentMetrics": [
+                {"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": 87}}}
+            ],
+        }
+
+    def apply(self, obj, *, force=False, dry_run=False):
+        obj = dict(obj)
+        if obj["kind"] == "Job":
+            obj["metadata"] = {**obj["metadata"], "uid": "uid-1234"}
+        applied = super().apply(obj, force=force, dry_run=dry_run)
+        if obj["kind"] == "Job" and self.create_pod:
+            labels = obj["spec"]["template"]["metadata"]["labels"]
+            status: dict = {"phase": self.pod_phase}
+            if self.waiting_reason:
+                status = {
+                    "phase": "Pending",
+                    "containerStatuses": [
+                        {
+                            "name": "loadgen",
+                            "state": {"waiting": {"reason": self.waiting_reason, "message": "no image"}},
+                        }
+                    ],
+                }
+            self.add(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {"name": f"{obj['metadata']['name']}-pod", "namespace": "tenant-a", "labels": labels},
+                    "status": status,
+                }
+            )
+        return applied
+
+    def pod_logs(self, namespace, pod, container=None, follow=False) -> Iterator[str]:
+        self.calls.append(("pod_logs", (namespace, pod, container, follow)))
+        for number, line in enumerate(self.lines, start=1):
+            if self.interrupt_after is not None and number > self.interrupt_after:
+                raise KeyboardInterrupt
+            yield line
+
+    def leftovers(self) -> list[tuple[str, str]]:
+        return [(key[1], key[3]) for key in self.objects if key[3].startswith("loadtest-")]
+
+
+def run(api: FakeCluster, **kwargs):
+    kwargs.setdefault("sleep", lambda seconds: None)
+    return run_in_cluster(api, "tenant-a", kwargs.pop("options", LoadOptions(rate=100, duration=3)), name=JOB, **kwargs)
+
+
+def test_runs_a_job_from_the_tenant_image_against_its_service_and_deletes_it():
+    api = FakeCluster()
+    seen = []
+    result = run(api, on_progress=seen.append)
+
+    applied = [args for name, args in api.calls if name == "apply"]
+    assert applied == [("Job", "tenant-a", JOB), ("NetworkPolicy", "tenant-a", JOB)]
+    assert api.leftovers() == []
+    deleted = [args for name, args in api.calls if name == "delete"]
+    assert ("Job", "tenant-a", JOB) in deleted and ("NetworkPolicy", "tenant-a", JOB) in deleted
+    assert ("Pod", "tenant-a", f"{JOB}-pod") in deleted
+    assert ("pod_logs", ("tenant-a", f"{JOB}-pod", c.LOADTEST_CONTAINER, True)) in api.calls
+
+    assert [p.t for p in seen] == [1.0, 2.0, 3.0]
+    assert seen[0].hpa.current_replicas == 2 and seen[0].hpa.desired_replicas == 4 and seen[0].hpa.cpu_percent == 87
+    assert result.mode == "in-cluster" and result.job == JOB
+    assert result.target == "http://inference.tenant-a.svc:80"
+    assert result.report["requests"]["completed"] == 300
+    assert len(result.hpa) == 3 and not result.interrupted and result.slo_passed is None
+
+
+def test_job_args_image_and_policy_owner():
+    api = FakeCluster()
+    captured = {}
+    original = api.apply
+
+    def capture(obj, **kwargs):
+        captured[obj["kind"]] = obj
+        return original(obj, **kwargs)
+
+    api.apply = capture
+    run(api, options=LoadOptions(rate=250, duration=60, warmup=5))
+    container = captured["Job"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "mlopsctl/inference:0.1.0-abc"
+    args = container["args"]
+    assert args[:2] == ["--url", "http://inference.tenant-a.svc:80"]
+    assert args[args.index("--rate") + 1] == "250" and "--stream" in args
+    assert args[args.index("--connect-wait") + 1] == "60s"
+    owner = captured["NetworkPolicy"]["metadata"]["ownerReferences"][0]
+    assert (owner["kind"], owner["name"], owner["uid"]) == ("Job", JOB, "uid-1234")
+
+
+def test_image_override():
+    api = FakeCluster()
+    images = []
+    original = api.apply
+
+    def capture(obj, **kwargs):
+        if obj["kind"] == "Job":
+            images.append(obj["spec"]["template"]["spec"]["containers"][0]["image"])
+        return original(obj, **kwargs)
+
+    api.apply = capture
+    run(api, image="registry.example/inference:dev")
+    assert images == ["registry.example/inference:dev"]
+
+
+def test_unknown_tenant_fails_before_anything_is_applied():
+    api = FakeCluster()
+    with pytest.raises(NotFound, match="tenant 'nope' not found"):
+        run_in_cluster(api, "nope", LoadOptions(rate=10, duration=1), name=JOB, sleep=lambda s: None)
+    assert not [call for call in api.calls if call[0] == "apply"]
+
+
+def test_unmanaged_namespace_is_not_a_tenant():
+    api = FakeCluster()
+    api.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}})
+    with pytest.raises(NotFound):
+        run_in_cluster(api, "kube-system", LoadOptions(rate=10, duration=1), name=JOB, sleep=lambda s: None)
+
+
+def test_unreachable_service_is_a_cluster_error_and_the_job_is_gone():
+    api = FakeCluster(lines=[json.dumps({"type": "error", "kind": "unreachable", "message": "cannot connect"})])
+    with pytest.raises(ClusterUnreachable, match="could not reach the service") as caught:
+        run(api)
+    assert caught.value.exit_code == 5
+    assert api.leftovers() == []
+
+
+def test_pod_that_cannot_pull_its_image_is_reported_at_once():
+    api = FakeCluster(waiting_reason="ImagePullBackOff")
+    with pytest.raises(ClusterError, match="ImagePullBackOff"):
+        run(api)
+    assert api.leftovers() == []
+
+
+def test_pod_that_never_appears_times_out_and_is_cleaned_up():
+    api = FakeCluster(create_pod=False)
+    clock = iter(range(0, 1000, 10))
+    with pytest.raises(ClusterError, match="did not start within 30s"):
+        run(api, start_timeout=30, clock=lambda: float(next(clock)))
+    assert api.leftovers() == []
+
+
+def test_ctrl_c_gives_the_partial_report_and_deletes_the_job():
+    api = FakeCluster(interrupt_after=2)
+    with pytest.raises(LoadtestInterrupted) as caught:
+        run(api, slo=parse_slo_option("p99<200ms"))
+    partial = caught.value.result
+    assert isinstance(caught.value, KeyboardInterrupt)
+    assert partial.interrupted and partial.report["interrupted"] is True
+    assert [entry["t"] for entry in partial.report["timeline"]] == [1.0, 2.0]
+    assert partial.report["requests"]["completed"] == 200
+    assert partial.slo_passed is True
+    assert api.leftovers() == []
+
+
+def test_engine_dying_without_a_report_keeps_what_was_measured():
+    api = FakeCluster(lines=[progress(1), "Killed"])
+    with pytest.raises(ClusterError, match="ended without a report") as caught:
+        run(api)
+    assert caught.value.partial_result.report["requests"]["completed"] == 100
+    assert api.leftovers() == []
+
+
+def test_callback_can_stop_the_load_early():
+    api = FakeCluster()
+    result = run(api, on_progress=lambda p: p.t >= 2.0)
+    assert result.stopped_early
+    assert [entry["t"] for entry in result.report["timeline"]] == [1.0, 2.0]
+    assert api.leftovers() == []
+
+
+def test_slo_breach_is_reported_in_the_result():
+    api = FakeCluster(lines=[progress(1), final(p99=450.0)])
+    result = run(api, slo=parse_slo_option("p99<200ms,errors<1%"))
+    assert result.slo_passed is False
+    assert [(b.threshold, b.actual) for b in result.slo_breaches()] == [("p99<200ms", 450.0)]
+
+
+def test_cleanup_failure_is_a_note_not_a_crash():
+    api = FakeCluster()
+    original = api.delete
+
+    def flaky(api_version, kind, name, namespace=None):
+        if kind == "NetworkPolicy":
+            raise ClusterUnreachable("connection refused")
+        return original(api_version, kind, name, namespace)
+
+    api.delete = flaky
+    result = run(api)
+    assert any("could not delete NetworkPolicy tenant-a/loadtest-test01" in note for note in result.notes)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"rate": "fast"}, "invalid --rate 'fast'"),
+        ({"duration": "soon"}, "invalid --duration 'soon'"),
+        ({"rate": "10", "concurrency": 4}, "exactly one of"),
+        ({"body_file_text": "{nope"}, "invalid --body-file"),
+        ({"warmup": "-1s"}, "invalid --warmup"),
+        ({"timeout": "0s"}, "invalid --timeout"),
+    ],
+)
+def test_bad_options_are_usage_errors(options, message):
+    with pytest.raises(UsageError, match=message):
+        parse_options(**options)
+
+
+def test_option_defaults():
+    options = parse_options()
+    assert (options.rate, options.duration, options.concurrency) == (50.0, 30.0, None)
+    assert parse_options(requests=500).duration is None
+    assert parse_options(rate_from="10", rate_to="100", duration="1m").rate is None
+
+
+def test_hpa_sample_reads_status_and_target():
+    hpa = {
+        "spec": {
+            "minReplicas": 2,
+            "maxReplicas": 10,
+            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"averageUtilization": 50}}}],
+        },
+        "status": {"currentReplicas": 3, "desiredReplicas": 5},
+    }
+    sample = hpa_sample(hpa, 4.0)
+    assert (sample.current_replicas, sample.desired_replicas, sample.cpu_percent) == (3, 5, None)
+    assert (sample.cpu_target_percent, sample.min_replicas, sample.max_replicas) == (50, 2, 10)
