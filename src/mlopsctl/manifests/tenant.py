@@ -21,7 +21,7 @@ from typing import Any
 from mlopsctl import constants as c
 from mlopsctl.errors import UsageError
 from mlopsctl.manifests.quantity import QuantityError, format_cpu, format_memory, parse_cpu, parse_memory
-from mlopsctl.manifests.templating import render_documents, render_yaml
+from mlopsctl.manifests.templating import render_templates, render_yaml
 
 __all__ = [
     "SURGE_PODS",
@@ -410,7 +410,4 @@ def render_tenant(spec: TenantSpec) -> list[dict[str, Any]]:
     """The tenant's objects in apply order (Namespace first); a ServiceMonitor last, only when asked."""
     context = _context(spec)
     templates = (*TEMPLATES, SERVICE_MONITOR_TEMPLATE) if spec.service_monitor else TEMPLATES
-    objects: list[dict[str, Any]] = []
-    for template in templates:
-        objects.extend(render_documents(template, context))
-    return objects
+    return render_templates(templates, context)

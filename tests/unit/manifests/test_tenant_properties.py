@@ -58,7 +58,7 @@ def valid_options(draw) -> dict:
     return options
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=valid_names, options=valid_options(), version=st.sampled_from(VERSIONS))
 def test_valid_specs_render_schema_valid_objects(name, options, version):
     spec = TenantSpec.create(name, **options)
@@ -81,7 +81,7 @@ def test_valid_specs_render_schema_valid_objects(name, options, version):
     assert render_yaml(render_tenant(TenantSpec.from_json(spec.to_json()))) == render_yaml(objects)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(name=invalid_names)
 def test_invalid_names_are_rejected_naming_the_field(name):
     try:

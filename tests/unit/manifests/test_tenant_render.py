@@ -7,6 +7,7 @@ import pytest
 from mlopsctl import constants
 from mlopsctl.manifests.tenant import TenantSpec, render_tenant, render_yaml
 
+SELECTOR = {"app.kubernetes.io/name": "inference", "app.kubernetes.io/instance": "tenant-c"}
 APPLY_ORDER = [
     "Namespace",
     "ServiceAccount",
@@ -14,6 +15,7 @@ APPLY_ORDER = [
     "RoleBinding",
     "ResourceQuota",
     "LimitRange",
+    "NetworkPolicy",
     "NetworkPolicy",
     "NetworkPolicy",
     "NetworkPolicy",
@@ -188,17 +190,26 @@ def test_allow_rules_are_exactly_the_designed_ones(default_objects):
     assert set(by_name) == {
         "default-deny-all",
         "allow-same-tenant-ingress",
+        "allow-same-tenant-egress",
         "allow-monitoring-scrape",
         "allow-dns-egress",
         "allow-object-store-egress",
     }
     same = by_name["allow-same-tenant-ingress"]
-    assert same["ingress"] == [{"from": [{"podSelector": {}}], "ports": [{"protocol": "TCP", "port": "http"}]}]
+    assert same["ingress"] == [{"from": [{"podSelector": {}}], "ports": [{"protocol": "TCP", "port": 8080}]}]
+    assert same["podSelector"] == {"matchLabels": SELECTOR}
+    # Default deny covers egress as well: without the matching egress rule, tenant pods could not call the service.
+    same_egress = by_name["allow-same-tenant-egress"]
+    assert same_egress == {
+        "podSelector": {},
+        "policyTypes": ["Egress"],
+        "egress": [{"to": [{"podSelector": {"matchLabels": SELECTOR}}], "ports": [{"protocol": "TCP", "port": 8080}]}],
+    }
     scrape = by_name["allow-monitoring-scrape"]
     assert scrape["ingress"] == [
         {
             "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
-            "ports": [{"protocol": "TCP", "port": "http"}],
+            "ports": [{"protocol": "TCP", "port": 8080}],
         }
     ]
     dns = by_name["allow-dns-egress"]
@@ -235,11 +246,12 @@ def test_no_policy_opens_ip_blocks_or_selects_namespaces_by_unset_labels(default
     assert "0.0.0.0/0" not in render_yaml(default_objects)
 
 
-def test_named_policy_port_is_the_container_port_name(default_objects):
-    port_names = {p["name"] for p in container(default_objects)["ports"]}
-    for name in ("allow-same-tenant-ingress", "allow-monitoring-scrape"):
-        for rule in policies(default_objects)[name]["ingress"]:
-            assert {p["port"] for p in rule["ports"]} <= port_names
+def test_policy_ports_are_the_container_port(default_objects):
+    container_ports = {p["containerPort"] for p in container(default_objects)["ports"]}
+    for name in ("allow-same-tenant-ingress", "allow-same-tenant-egress", "allow-monitoring-scrape"):
+        spec = policies(default_objects)[name]
+        for rule in spec.get("ingress", []) + spec.get("egress", []):
+            assert {p["port"] for p in rule["ports"]} <= container_ports
 
 
 def test_quota_and_limit_range_follow_the_spec():
