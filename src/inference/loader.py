@@ -65,12 +65,12 @@ def loader_for(uri: str, env: Mapping[str, str], isolated: bool = False) -> Mode
         location = parse_s3_uri(uri)
         settings = {key: env.get(key) for key in _S3_ENV}
         return lambda: load_from_s3(location, settings)
-    if "://" in uri:
+    local = uri.removeprefix("file://")
+    if "://" in local:
         raise ModelLoadError(
             f"unsupported model URI {uri!r}", hint="use a directory path or s3://BUCKET/PREFIX/VERSION"
         )
-    path = Path(uri.removeprefix("file://")) if uri.startswith("file://") else Path(uri)
-    return lambda: load_artifact_dir(path)
+    return lambda: load_artifact_dir(Path(local))
 
 
 _S3_ENV = ("S3_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
