@@ -1,0 +1,87 @@
+"""`mlopsctl loadtest` end to end in-process, with the in-memory API in place of a cluster."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.unit.services.loadtest_cluster import FakeCluster, final, progress
+
+
+@pytest.fixture
+def cluster(monkeypatch):
+    def install(api: FakeCluster) -> FakeCluster:
+        monkeypatch.setattr("mlopsctl.cli.loadtest._kube", lambda current: api)
+        monkeypatch.setattr("mlopsctl.services.loadtest.time.sleep", lambda seconds: None)
+        return api
+
+    return install
+
+
+def test_in_cluster_json_report(cli, cluster):
+    api = cluster(FakeCluster())
+    result = cli("loadtest", "tenant-a", "--rate", "100", "--duration", "3s", "-o", "json", "--live", "plain")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["mode"] == "in-cluster" and data["tenant"] == "tenant-a"
+    assert data["report"]["requests"]["completed"] == 300
+    assert [sample["current_replicas"] for sample in data["hpa"]] == [2, 2, 2]
+    assert api.leftovers() == []
+    # Plain progress lines on stderr, one per second, with the HPA.
+    lines = [line for line in result.stderr.splitlines() if line.startswith("t=")]
+    assert len(lines) == 3 and "HPA 2→4 replicas, CPU 87%" in lines[0]
+
+
+def test_table_output(cli, cluster):
+    cluster(FakeCluster())
+    result = cli("loadtest", "tenant-a", "--live", "none")
+    assert result.exit_code == 0, result.stderr
+    assert "loadtest tenant-a (in-cluster)" in result.stdout
+    assert "p99 12.00" in result.stdout and "replicas 2 → 2" in result.stdout
+
+
+def test_slo_breach_exits_6_after_printing_the_report(cli, cluster):
+    cluster(FakeCluster(lines=[progress(1), final(p99=450.0)]))
+    result = cli("loadtest", "tenant-a", "--slo", "p99<200ms", "-o", "json", "--live", "none")
+    assert result.exit_code == 6
+    assert json.loads(result.stdout)["slo_passed"] is False
+    assert "mlopsctl: error: SLO breached: p99<200ms (actual 450.00 ms)" in result.stderr
+
+
+def test_unknown_tenant_exits_5(cli, cluster):
+    api = cluster(FakeCluster())
+    result = cli("loadtest", "tenant-zz", "--live", "none")
+    assert result.exit_code == 5
+    assert result.stderr.splitlines()[0] == "mlopsctl: error: tenant 'tenant-zz' not found"
+    assert api.leftovers() == []
+
+
+def test_ctrl_c_prints_the_partial_report_exits_130_and_leaves_no_job(cli, cluster):
+    api = cluster(FakeCluster(interrupt_after=2))
+    result = cli("loadtest", "tenant-a", "-o", "json", "--live", "none")
+    assert result.exit_code == 130
+    data = json.loads(result.stdout)
+    assert data["interrupted"] is True and len(data["report"]["timeline"]) == 2
+    assert "mlopsctl: interrupted" in result.stderr
+    assert api.leftovers() == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--rate", "fast"], "invalid --rate 'fast'"),
+        (["--duration", "10 minutes"], "invalid --duration '10 minutes'"),
+        (["--slo", "p99<<2"], "invalid --slo term 'p99<<2'"),
+        (["--slo", "latency<2ms"], "unknown metric 'latency'"),
+        (["--url", "http://127.0.0.1:1", "--port-forward"], "--url and --port-forward exclude each other"),
+        (["--rate", "5", "--concurrency", "3"], "exactly one of"),
+        (["--body-file", "/nonexistent/body.json"], "cannot read --body-file"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(cli, cluster, args, message):
+    api = cluster(FakeCluster())
+    result = cli("loadtest", "tenant-a", *args)
+    assert result.exit_code == 2, result.stderr
+    assert message in result.stderr.splitlines()[0]
+    assert not [call for call in api.calls if call[0] == "apply"]
