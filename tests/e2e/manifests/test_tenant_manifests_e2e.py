@@ -1,0 +1,81 @@
+"""The rendered tenant objects on a real API server: every object passes server-side validation (server-side
+apply, dry run), and a pod built from the Deployment's template is admitted by Pod Security `restricted`.
+
+Needs MLOPSCTL_E2E=1 and a kubeconfig (KUBECONFIG or ~/.kube/config; MLOPSCTL_CONTEXT picks a context). Only the
+Namespace is really created (a dry run cannot create objects inside a namespace that does not exist); it is
+deleted at the end.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mlopsctl.manifests.tenant import TenantSpec, render_tenant
+
+pytestmark = pytest.mark.e2e
+
+KUBECONFIG = os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
+CONTEXT = os.environ.get("MLOPSCTL_CONTEXT")
+TENANT = "e2e-render"
+
+if os.environ.get("MLOPSCTL_E2E") != "1" or not Path(KUBECONFIG.split(os.pathsep)[0]).is_file():
+    pytest.skip("needs MLOPSCTL_E2E=1 and a kubeconfig", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def api():
+    from mlopsctl.adapters.kube import connect
+
+    return connect(CONTEXT, KUBECONFIG)
+
+
+@pytest.fixture(scope="module")
+def objects(api):
+    monitored = api.has_kind("monitoring.coreos.com/v1", "ServiceMonitor")
+    rendered = render_tenant(TenantSpec.create(TENANT, service_monitor=monitored, max_replicas=3))
+    api.apply(rendered[0])
+    yield rendered
+    api.delete("v1", "Namespace", TENANT)
+
+
+def test_every_object_passes_server_side_validation(api, objects):
+    for obj in objects[1:]:
+        applied = api.apply(obj, dry_run=True)
+        assert applied["kind"] == obj["kind"]
+        assert applied["metadata"]["name"] == obj["metadata"]["name"]
+
+
+def test_namespace_enforces_restricted_pod_security(api, objects):
+    namespace = api.get("v1", "Namespace", TENANT)
+    assert namespace is not None
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert namespace["metadata"]["labels"]["kubernetes.io/metadata.name"] == TENANT
+
+
+def test_the_pod_template_is_admitted_under_restricted(api, objects):
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    template = deployment["spec"]["template"]
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "e2e-admission", "namespace": TENANT, "labels": template["metadata"]["labels"]},
+        "spec": template["spec"],
+    }
+    admitted = api.apply(pod, dry_run=True)
+    assert admitted["spec"]["securityContext"]["runAsNonRoot"] is True
+
+
+def test_a_privileged_pod_is_refused_in_the_tenant_namespace(api, objects):
+    from mlopsctl.errors import MlopsctlError
+
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "e2e-privileged", "namespace": TENANT},
+        "spec": {"containers": [{"name": "c", "image": "busybox:1.36", "securityContext": {"privileged": True}}]},
+    }
+    with pytest.raises(MlopsctlError):
+        api.apply(pod, dry_run=True)
