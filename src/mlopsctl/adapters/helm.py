@@ -59,6 +59,15 @@ def _duration(seconds: float) -> str:
     return f"{max(1, int(seconds))}s"
 
 
+def _parse(stdout: str, release: str, namespace: str) -> HelmRelease:
+    """helm's `--output json`; a release it did not describe (a plugin or wrapper printing more) is still a release."""
+    try:
+        data = json.loads(stdout)
+    except ValueError:
+        return HelmRelease(release, namespace, 0, "unknown", "", "")
+    return _release(data if isinstance(data, dict) else {"name": release, "namespace": namespace})
+
+
 def _release(data: dict[str, Any]) -> HelmRelease:
     chart_meta = (data.get("chart") or {}).get("metadata") or {}
     name = chart_meta.get("name", "")
@@ -133,7 +142,7 @@ class HelmCli:
         # No --wait: mlopsctl waits for each component itself and reports progress while it does.
         argv += ["--values", "-", "--timeout", _duration(timeout), "--output", "json"]
         result = self._run(argv, input=values_yaml, timeout=timeout + 60, what=f"helm upgrade --install {release}")
-        return _release(json.loads(result.stdout))
+        return _parse(result.stdout, release, namespace)
 
     def status(self, release: str, namespace: str) -> HelmRelease | None:
         argv = ["status", release, "--namespace", namespace, "--output", "json"]
@@ -142,7 +151,7 @@ class HelmCli:
             if _not_found(result):
                 return None
             raise self._error(result, f"helm status {release}")
-        return _release(json.loads(result.stdout))
+        return _parse(result.stdout, release, namespace)
 
     def uninstall(self, release: str, namespace: str, timeout: float = 300) -> bool:
         argv = ["uninstall", release, "--namespace", namespace, "--wait", "--timeout", _duration(timeout)]

@@ -110,3 +110,9 @@ def test_uninstall_of_a_missing_release_is_not_an_error() -> None:
 def test_status_of_a_missing_release_is_none() -> None:
     runner = FakeRunner(answers={"status": lambda argv: CommandResult(argv, 1, "", "Error: release: not found\n")})
     assert HelmCli(runner).status("kube-prometheus-stack", "monitoring") is None
+
+
+def test_output_that_is_not_json_still_means_success() -> None:
+    runner = FakeRunner(answers={"upgrade": lambda argv: CommandResult(argv, 0, "Release has been upgraded.\n")})
+    release = HelmCli(runner).upgrade_install("r", CHART, "monitoring", "{}\n")
+    assert (release.name, release.namespace, release.status) == ("r", "monitoring", "unknown")
