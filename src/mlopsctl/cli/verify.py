@@ -251,7 +251,7 @@ def autoscaling(
     report = verify_autoscaling(
         _kube(ctx),
         tenants=[tenant] if tenant else None,
-        load=_load_driver(ctx) if load else None,
+        load=_load_driver(ctx, timeout) if load else None,
         scale_down=scale_down,
         timeout=timeout,
         status=cli_context.status(ctx),
@@ -259,10 +259,10 @@ def autoscaling(
     _finish_live(ctx, output, report, report_dir)
 
 
-def _load_driver(ctx: typer.Context):
+def _load_driver(ctx: typer.Context, timeout: float):
     from mlopsctl.services.verify_autoscaling import loadtest_driver
 
-    return loadtest_driver(_kube(ctx))
+    return loadtest_driver(_kube(ctx), timeout=timeout)
 
 
 def isolation(
@@ -294,7 +294,7 @@ def all_checks(
     report = verify_all(
         _kube(ctx),
         tenants=tenant or None,
-        load=_load_driver(ctx) if load else None,
+        load=_load_driver(ctx, timeout) if load else None,
         timeout=timeout,
         status=cli_context.status(ctx),
     )

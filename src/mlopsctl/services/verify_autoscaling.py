@@ -4,8 +4,10 @@ the timeline says how fast."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mlopsctl import constants as c
@@ -24,11 +26,65 @@ class LoadDriver(Protocol):
 
     def start(self, tenant: str) -> Any: ...
 
-    def stop(self, handle: Any) -> None: ...
+    def failed(self, handle: Any) -> str | None:
+        """Why the load ended on its own (an error), or None while it runs."""
+        ...
+
+    def stop(self, handle: Any) -> str | None:
+        """End the load; a note when it did not end cleanly."""
+        ...
 
 
-def loadtest_driver(api: KubeApi) -> LoadDriver:
-    """The in-cluster load generator of `mlopsctl loadtest`, as a LoadDriver."""
+# Enough for the default tenant (100m CPU request, 50% target) to exceed its target on the minimum replicas.
+DEFAULT_LOAD_RATE = 150.0
+
+
+@dataclass
+class _LoadRun:
+    thread: threading.Thread
+    stop: threading.Event
+    error: list[BaseException] = field(default_factory=list)
+
+
+class InClusterLoad:
+    """The loadtest engine's in-cluster Job (`run_in_cluster`), run in the background so the HPA can be watched
+    meanwhile; its progress callback returns True, which ends the load and deletes the Job, once stopped."""
+
+    def __init__(self, api: KubeApi, run: Callable[..., Any], options: Any, join_timeout: float = 120.0) -> None:
+        self.api, self.run, self.options, self.join_timeout = api, run, options, join_timeout
+
+    def start(self, tenant: str) -> _LoadRun:
+        stop = threading.Event()
+        handle = _LoadRun(threading.Thread(name=f"load-{tenant}", daemon=True, target=lambda: None), stop)
+
+        def work() -> None:
+            try:
+                self.run(self.api, tenant, self.options, on_progress=lambda progress: stop.is_set())
+            except BaseException as exc:  # reported through failed()/stop(), never lost in the thread
+                handle.error.append(exc)
+
+        handle.thread = threading.Thread(name=f"load-{tenant}", daemon=True, target=work)
+        handle.thread.start()
+        return handle
+
+    @staticmethod
+    def _describe(exc: BaseException) -> str:
+        return getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+
+    def failed(self, handle: _LoadRun) -> str | None:
+        return self._describe(handle.error[0]) if handle.error else None
+
+    def stop(self, handle: _LoadRun) -> str | None:
+        handle.stop.set()
+        handle.thread.join(self.join_timeout)
+        if handle.thread.is_alive():
+            return f"the load generator did not stop within {self.join_timeout:.0f}s"
+        return f"the load generator failed: {self._describe(handle.error[0])}" if handle.error else None
+
+
+def loadtest_driver(api: KubeApi, timeout: float = 300.0, rate: float = DEFAULT_LOAD_RATE) -> LoadDriver:
+    """The in-cluster load generator of `mlopsctl loadtest`, as a LoadDriver: an open-model constant rate at the
+    tenant's ClusterIP Service for at most the scale-up timeout (it is stopped as soon as the HPA scales)."""
     try:
         from mlopsctl.services import loadtest
     except ImportError as exc:
@@ -36,13 +92,8 @@ def loadtest_driver(api: KubeApi) -> LoadDriver:
             "--load needs the in-cluster load generator (mlopsctl.services.loadtest), which this build lacks",
             hint="run `mlopsctl verify autoscaling` without --load, and drive load with `mlopsctl loadtest TENANT`",
         ) from exc
-    factory = getattr(loadtest, "load_driver", None)
-    if factory is None:
-        raise PrerequisiteMissing(
-            "mlopsctl.services.loadtest offers no load_driver(api) for in-cluster load",
-            hint="drive load with `mlopsctl loadtest TENANT` and watch with `mlopsctl verify autoscaling TENANT`",
-        )
-    return factory(api)
+    options = loadtest.LoadOptions(rate=rate, duration=timeout + 60.0)
+    return InClusterLoad(api, loadtest.run_in_cluster, options)
 
 
 def _check(name: str, expected: str, observed: str, passed: bool, method: str, detail: str, at: str) -> LiveCheck:
@@ -166,6 +217,8 @@ def _load_phase(
     minimum = hpa_state(hpa).min_replicas
     start = clock()
     peak, cpu_peak, first_up = minimum, None, None
+    failure: str | None = None
+    stop_note: str | None = None
 
     def sample(phase: str) -> int:
         nonlocal peak, cpu_peak
@@ -195,7 +248,8 @@ def _load_phase(
                 if sample("load") > minimum:
                     first_up = clock() - start
                     break
-                if clock() >= deadline:
+                failure = load.failed(handle)
+                if failure or clock() >= deadline:
                     break
                 sleep(poll)
             if first_up is not None:
@@ -205,18 +259,23 @@ def _load_phase(
                     sleep(poll)
                     sample("load")
         finally:
-            load.stop(handle)
+            stop_note = load.stop(handle)
+    elapsed = clock() - start
     cpu_text = "no CPU value seen" if cpu_peak is None else f"CPU up to {cpu_peak}%"
+    if stop_note:
+        report.notes.append(f"{tenant}: {stop_note}")
     report.checks.append(
         _check(
             f"{tenant}: scale-up under load",
             f"more than {minimum} replica(s) within {timeout:.0f}s",
             f"{peak} replica(s) after {first_up:.0f}s, {cpu_text}"
             if first_up is not None
-            else f"stayed at {peak} replica(s) for {timeout:.0f}s, {cpu_text}",
+            else f"stayed at {peak} replica(s) for {elapsed:.0f}s, {cpu_text}",
             first_up is not None,
             "in-cluster load at the Service's ClusterIP, HPA status polled every " + f"{poll:g}s",
-            f"time to first scale-up {first_up:.1f}s, peak {peak} replicas" if first_up is not None else "",
+            f"time to first scale-up {first_up:.1f}s, peak {peak} replicas"
+            if first_up is not None
+            else (f"the load ended early: {failure}" if failure else ""),
             now(),
         )
     )

@@ -344,8 +344,12 @@ class ScalingLoad:
         self.started.append((tenant, self.clock()))
         return tenant
 
+    def failed(self, handle):
+        return None
+
     def stop(self, handle):
         self.stopped.append((handle, self.clock()))
+        return None
 
     def tick(self, tenant):
         started = dict(self.started).get(tenant)
@@ -435,3 +439,86 @@ def test_evidence_files(tmp_path):
     assert "**CNI does not enforce NetworkPolicy" in text
     assert "| **FAIL** | tenant-a/inference-a1 -> other tenant pod" in text
     assert junit_xml(report) == written.junit.read_text() and markdown(report) == text
+
+
+# --- the in-cluster load driver ------------------------------------------------------------------------------
+
+
+def test_in_cluster_load_runs_in_the_background_until_stopped():
+    import threading
+
+    from mlopsctl.services.verify_autoscaling import InClusterLoad
+
+    calls, answers, running = [], [], threading.Event()
+
+    def run(api, tenant, options, *, on_progress):
+        calls.append((api, tenant, options))
+        running.set()
+        for _ in range(1_000_000):  # bounded: ends when the driver says stop
+            answer = on_progress(None)
+            answers.append(answer)
+            if answer is True:
+                return "result"
+            threading.Event().wait(0.001)
+        raise AssertionError("never told to stop")
+
+    driver = InClusterLoad("api", run, "options", join_timeout=30)
+    handle = driver.start("tenant-a")
+    assert running.wait(30)
+    assert driver.failed(handle) is None
+    assert driver.stop(handle) is None
+    assert calls == [("api", "tenant-a", "options")]
+    assert answers[-1] is True and False in answers
+
+
+def test_in_cluster_load_failure_is_reported():
+    from mlopsctl.errors import ClusterError
+    from mlopsctl.services.verify_autoscaling import InClusterLoad
+
+    def run(api, tenant, options, *, on_progress):
+        raise ClusterError("the load generator in tenant-a ended without a report: ImagePullBackOff")
+
+    driver = InClusterLoad("api", run, "options", join_timeout=30)
+    handle = driver.start("tenant-a")
+    handle.thread.join(30)
+    assert driver.failed(handle) == "the load generator in tenant-a ended without a report: ImagePullBackOff"
+    assert driver.stop(handle).startswith("the load generator failed: the load generator in tenant-a ended")
+
+
+def test_loadtest_driver_uses_the_loadtest_engine():
+    from mlopsctl.services import loadtest
+    from mlopsctl.services.verify_autoscaling import DEFAULT_LOAD_RATE, InClusterLoad, loadtest_driver
+
+    driver = loadtest_driver("api", timeout=120)
+    assert isinstance(driver, InClusterLoad)
+    assert driver.run is loadtest.run_in_cluster
+    assert driver.options.rate == DEFAULT_LOAD_RATE and driver.options.duration == 180.0
+
+
+def test_load_that_fails_ends_the_wait_early():
+    api = cluster()
+    _metrics_ready(api)
+    clock = FakeClock()
+
+    class Broken:
+        stopped = False
+
+        def start(self, tenant):
+            return tenant
+
+        def failed(self, handle):
+            return "the load generator could not reach the service"
+
+        def stop(self, handle):
+            self.stopped = True
+            return "the load generator failed: the load generator could not reach the service"
+
+    load = Broken()
+    report = verify_autoscaling(
+        api, tenants=["tenant-a"], load=load, timeout=300, poll=5, sleep=clock.sleep, clock=clock
+    )
+    up = next(check for check in report.checks if check.name == "tenant-a: scale-up under load")
+    assert not up.passed and load.stopped and clock() == 0
+    assert up.observed == "stayed at 2 replica(s) for 0s, CPU up to 35%"
+    assert up.detail == "the load ended early: the load generator could not reach the service"
+    assert "tenant-a: the load generator failed: the load generator could not reach the service" in report.notes
