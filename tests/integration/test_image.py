@@ -2,8 +2,8 @@
 the project image built on it with `mlopsctl image build`, then run the way a hardened pod runs it
 (non-root, read-only root filesystem, only /tmp writable) on the host network at a 127.0.0.1 port.
 
-The base image is made once and reused (also across runs: an existing tag is kept); the wheelhouse is cached in
-pytest's cache directory; the project image is built once per session.
+The base image is made once and reused (also across runs: an existing tag is kept); the wheelhouse is kept in
+pytest's cache directory; the project image is built once per session (Docker's layer cache makes rebuilds quick).
 """
 
 from __future__ import annotations
@@ -59,28 +59,24 @@ def base_image(docker, tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def wheelhouse(pytestconfig, tmp_path_factory) -> Path:
-    """The host's pip fills it (it knows the index and any proxy CA); kept between runs in pytest's cache."""
+def home(pytestconfig, tmp_path_factory) -> Path:
+    """MLOPSCTL_HOME for the build; its wheelhouse (filled by the host's pip) is kept in pytest's cache."""
     cache = getattr(pytestconfig, "cache", None)
-    directory = Path(cache.mkdir("mlopsctl-wheelhouse")) if cache else tmp_path_factory.mktemp("wheelhouse")
-    argv = [sys.executable, "-m", "pip", "wheel", "--quiet", "--requirement", str(ROOT / "requirements/image.txt")]
-    argv += ["--wheel-dir", str(directory), "--find-links", str(directory)]
-    built = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
-    assert built.returncode == 0, built.stderr[-2000:]
-    return directory
+    return Path(cache.mkdir("mlopsctl-home")) if cache else tmp_path_factory.mktemp("home")
 
 
 @pytest.fixture(scope="session")
-def built(base_image, wheelhouse, tmp_path_factory) -> dict:
-    """`mlopsctl -o json image build` on the debootstrap base: the CLI, the service and the adapter together."""
-    home = tmp_path_factory.mktemp("build-home")
+def built(base_image, home) -> dict:
+    """`mlopsctl -o json image build` on the debootstrap base: the CLI, the service and the adapter together,
+    with the wheelhouse made by the host's pip as a user's first build makes it."""
     result = mlopsctl(
-        "-o", "json", "image", "build", "--source", str(ROOT), "--base-image", base_image, "--wheelhouse", str(wheelhouse),
-        home=home, timeout=1800,
+        "-o", "json", "image", "build", "--source", str(ROOT), "--base-image", base_image, home=home, timeout=1800
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-4000:]
     assert "Step " in result.stderr  # build progress was shown, on stderr
-    return json.loads(result.stdout)
+    data = json.loads(result.stdout)
+    assert Path(data["wheelhouse"]).parent == home / "wheelhouse"
+    return data
 
 
 def test_the_tag_carries_the_version_and_the_commit(built):

@@ -242,6 +242,41 @@ def _wheel_files(directory: Path) -> list[str]:
     return sorted(path.name for path in directory.glob("*.whl"))
 
 
+def manylinux_platforms(python: PythonInfo) -> list[str]:
+    """Every manylinux platform tag a glibc of `python.libc` runs, newest first (pip does not expand these)."""
+    major, minor = python.libc[1]
+    arch = python.machine
+    tags = [f"manylinux_{major}_{m}_{arch}" for m in range(minor, 16, -1)] if major == 2 else []
+    tags += [f"manylinux{name}_{arch}" for name in ("2014", "2010", "1")]
+    return tags
+
+
+def wheelhouse_argv(
+    python_executable: str, requirements: Path, directory: Path, target: PythonInfo, host: PythonInfo
+) -> list[str]:
+    """How the host's pip fills a wheelhouse for `target`.
+
+    Same CPython minor, machine and a glibc no newer than the target's: `pip wheel`, which also builds any
+    sdist-only package. Otherwise `pip download` of binary wheels for the target's tags, which needs no
+    interpreter of that version on the host.
+    """
+    common = ["--quiet", "--disable-pip-version-check", "--requirement", str(requirements)]
+    native = (
+        (host.version, host.machine) == (target.version, target.machine)
+        and host.libc[0] == target.libc[0] == "glibc"
+        and host.libc[1] <= target.libc[1]
+    )
+    if native:
+        return [python_executable, "-m", "pip", "wheel", *common, "--wheel-dir", str(directory),
+                "--find-links", str(directory)]  # fmt: skip
+    argv = [python_executable, "-m", "pip", "download", *common, "--dest", str(directory), "--only-binary=:all:"]
+    argv += ["--implementation", "cp", "--python-version", f"{target.version[0]}.{target.version[1]}"]
+    argv += ["--abi", target.tag, "--abi", "abi3", "--abi", "none"]
+    for platform in [*manylinux_platforms(target), f"linux_{target.machine}", "any"]:
+        argv += ["--platform", platform]
+    return argv
+
+
 def ensure_wheelhouse(request: BuildRequest, python: PythonInfo, runner: Runner, status: Status) -> Path:
     """The wheelhouse for this build: the one given, or one built with the host's pip (cached between builds)."""
     if request.wheelhouse is not None:
@@ -255,27 +290,21 @@ def ensure_wheelhouse(request: BuildRequest, python: PythonInfo, runner: Runner,
         host = request.host_python
         if host is None or request.wheelhouse_cache is None:
             raise ValueError("host_python and wheelhouse_cache are needed to build a wheelhouse")
-        if (host.version, host.machine) != (python.version, python.machine):
+        if python.libc[0] != "glibc":
             raise UsageError(
-                f"the host's Python ({host.tag}, {host.machine}) cannot build wheels for the base image's "
-                f"({python.tag}, {python.machine})",
-                hint=(
-                    "pass a matching --wheelhouse, for example from `python -m pip download --only-binary=:all: "
-                    f"--python-version {python.version[0]}.{python.version[1]} --platform manylinux2014_{python.machine} "
-                    f"-r {REQUIREMENTS} -d DIR`, or choose a --base-image with the host's Python"
-                ),
+                f"the base image's C library is not glibc ({python.libc[0] or 'unknown'}): no manylinux wheels fit",
+                hint="use a glibc base (Debian, Ubuntu: python:3.11-slim, `mlopsctl image base`), or pass --wheelhouse",
             )
         directory = request.wheelhouse_cache / f"{python.tag}-{python.machine}"
         directory.mkdir(parents=True, exist_ok=True)
-        requirements = request.source / REQUIREMENTS
-        argv = [request.python_executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check"]
-        argv += ["--requirement", str(requirements), "--wheel-dir", str(directory), "--find-links", str(directory)]
-        with status.step(f"Building the wheelhouse with the host's pip ({directory})"):
+        argv = wheelhouse_argv(request.python_executable, request.source / REQUIREMENTS, directory, python, host)
+        how = "pip wheel" if argv[3] == "wheel" else f"pip download for {python.tag}"
+        with status.step(f"Filling the wheelhouse with the host's pip ({how}, {directory})"):
             result = runner.run(argv, timeout=1800, check=False)
             if result.returncode != 0:
                 last = (result.stderr.strip() or result.stdout.strip() or "no output").splitlines()[-1]
                 raise ExternalCommandFailed(
-                    f"pip wheel failed: {last}",
+                    f"pip {argv[3]} failed: {last}",
                     hint="check that `pip download` works on this host (index, proxy CA), or pass --wheelhouse",
                     detail=f"command: {' '.join(argv)}\n{result.stderr[-4000:]}",
                 )

@@ -215,6 +215,14 @@ def request(tmp_path: Path, **overrides) -> service.BuildRequest:
     return service.BuildRequest(**values)
 
 
+def pip_download_writes(names):
+    def answer(argv):
+        wheelhouse(Path(argv[argv.index("--dest") + 1]), names)
+        return CommandResult(tuple(argv), 0)
+
+    return answer
+
+
 def pip_wheel_writes(names=WHEELS):
     def answer(argv):
         directory = Path(argv[argv.index("--wheel-dir") + 1])
@@ -284,13 +292,35 @@ def test_a_wheelhouse_for_another_python_is_refused_before_building(tmp_path):
     assert docker.builds == []
 
 
-def test_the_host_pip_is_not_asked_for_another_pythons_wheels(tmp_path):
-    docker = FakeDocker(python=PythonInfo((3, 12), "x86_64", ("glibc", (2, 36))))
+def test_another_pythons_wheels_are_downloaded_for_its_tags(tmp_path):
+    target = PythonInfo((3, 12), "x86_64", ("glibc", (2, 36)))
+    names = [name.replace("cp311", "cp312") for name in WHEELS]
+    runner = FakeRunner(answers={("/usr/bin/python3",): pip_download_writes(names), **git_answers()})
+    result = service.build_image(request(tmp_path), FakeDocker(python=target), runner, NullStatus())
+    pip = runner.calls[0]
+    assert pip[:4] == ["/usr/bin/python3", "-m", "pip", "download"]
+    assert "--only-binary=:all:" in pip
+    assert pip[pip.index("--python-version") + 1] == "3.12"
+    assert [pip[i + 1] for i, word in enumerate(pip) if word == "--abi"] == ["cp312", "abi3", "none"]
+    platforms = [pip[i + 1] for i, word in enumerate(pip) if word == "--platform"]
+    assert platforms[0] == "manylinux_2_36_x86_64" and "manylinux_2_17_x86_64" in platforms
+    assert "manylinux_2_16_x86_64" not in platforms and "manylinux2014_x86_64" in platforms
+    assert result.wheelhouse == str(tmp_path / "cache" / "cp312-x86_64")
+
+
+def test_a_host_with_a_newer_glibc_downloads_instead_of_building():
+    host = PythonInfo((3, 11), "x86_64", ("glibc", (2, 39)))
+    argv = service.wheelhouse_argv("py", Path("r.txt"), Path("wh"), CP311, host)
+    assert argv[3] == "download"
+    assert service.wheelhouse_argv("py", Path("r.txt"), Path("wh"), CP311, CP311)[3] == "wheel"
+
+
+def test_a_base_without_glibc_is_refused(tmp_path):
+    musl = PythonInfo((3, 11), "x86_64", ("", (0, 0)))
     runner = FakeRunner()
-    with pytest.raises(UsageError, match="cannot build wheels") as caught:
-        service.build_image(request(tmp_path), docker, runner, NullStatus())
-    assert "--python-version 3.12" in (caught.value.hint or "")
-    assert runner.calls == [] and docker.builds == []
+    with pytest.raises(UsageError, match="not glibc"):
+        service.build_image(request(tmp_path), FakeDocker(python=musl), runner, NullStatus())
+    assert runner.calls == []
 
 
 def test_an_empty_wheelhouse_is_a_usage_error(tmp_path):
