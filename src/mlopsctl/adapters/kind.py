@@ -3,6 +3,7 @@ assert on argv and stdin without Docker. Refuses kind < 0.24 (its default CNI ig
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,10 @@ class KindCli:
     kubeconfig: str | None = None
 
     def _kubeconfig_args(self) -> list[str]:
-        return ["--kubeconfig", self.kubeconfig] if self.kubeconfig else []
+        # A KUBECONFIG list (a:b) is not a path: kind then reads $KUBECONFIG itself, as kubectl does.
+        if not self.kubeconfig or os.pathsep in self.kubeconfig:
+            return []
+        return ["--kubeconfig", self.kubeconfig]
 
     def _run(self, argv: list[str], what: str, *, input: str | None = None, timeout: float = 120) -> CommandResult:
         result = self.runner.run(argv, input=input, timeout=timeout, check=False)
@@ -66,10 +70,13 @@ class KindCli:
     def exists(self, name: str) -> bool:
         return name in self.clusters()
 
-    def create(self, spec: KindClusterSpec, wait: str = "120s") -> str:
-        """Create the cluster from the rendered config on stdin; returns the config that was sent."""
+    def create(self, spec: KindClusterSpec, wait: str = "120s", retain: bool = False) -> str:
+        """Create the cluster from the rendered config on stdin; returns the config that was sent.
+        With retain, kind keeps the nodes of a failed creation for inspection instead of deleting them."""
         config = render_kind_config(spec)
         argv = ["kind", "create", "cluster", "--name", spec.name, "--config", "-", "--wait", wait]
+        if retain:
+            argv.append("--retain")
         self._run(argv + self._kubeconfig_args(), f"kind create cluster {spec.name} failed", input=config,
                   timeout=CREATE_TIMEOUT)  # fmt: skip
         return config

@@ -381,7 +381,15 @@ class KubernetesApi:
                         stdout.append(response.read_stdout())
                     if response.peek_stderr():
                         stderr.append(response.read_stderr())
-                code = response.returncode
+                # Frames that arrived with the close are buffered: collect them too.
+                if response.peek_stdout():
+                    stdout.append(response.read_stdout())
+                if response.peek_stderr():
+                    stderr.append(response.read_stderr())
+                try:
+                    code = response.returncode
+                except (TypeError, KeyError, IndexError, ValueError):  # no status on the error channel
+                    code = 1
             finally:
                 response.close()
         return ExecResult("".join(stdout), "".join(stderr), int(code if code is not None else 0))

@@ -32,7 +32,7 @@ class KindApi(Protocol):
 
     def clusters(self) -> list[str]: ...
 
-    def create(self, spec: KindClusterSpec, wait: str = "120s") -> str: ...
+    def create(self, spec: KindClusterSpec, wait: str = "120s", retain: bool = False) -> str: ...
 
     def delete(self, name: str) -> None: ...
 
@@ -265,7 +265,7 @@ def _up(
             if spec.name in deps.kind.clusters():
                 deps.kind.export_kubeconfig(spec.name)
                 return "reused", f"Kind cluster {spec.name} exists; reused"
-            deps.kind.create(spec)
+            deps.kind.create(spec, retain=request.retain)
             result.created = True
             return "done", f"{1 + spec.workers} nodes, {spec.image.split('@')[0]}"
 

@@ -141,3 +141,11 @@ def test_other_failures_are_external_command_failures_with_the_last_line():
         KindCli(runner).create(KindClusterSpec())
     assert caught.value.message == "kind create cluster mlopsctl failed: ERROR: node(s) already exist"
     assert "kind create cluster --name mlopsctl --config -" in caught.value.detail
+
+
+def test_retain_reaches_kind_and_a_kubeconfig_list_is_left_to_kind():
+    runner = FakeRunner()
+    KindCli(runner, kubeconfig="/a/config:/b/config").create(KindClusterSpec(), retain=True)
+    argv = runner.calls[0][0]
+    assert argv[-1] == "--retain"
+    assert "--kubeconfig" not in argv

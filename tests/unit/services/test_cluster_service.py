@@ -31,8 +31,8 @@ class FakeKind:
     def clusters(self):
         return list(self.existing)
 
-    def create(self, spec, wait="120s"):
-        self.calls.append(("create", spec.name, spec.workers, spec.image))
+    def create(self, spec, wait="120s", retain=False):
+        self.calls.append(("create", spec.name, spec.workers, spec.image) + (("retain",) if retain else ()))
         self.existing.append(spec.name)
         return ""
 
@@ -194,6 +194,7 @@ def test_retain_keeps_the_half_created_cluster():
         svc.cluster_up(svc.ClusterUpRequest(retain=True), deps, NullStatus())
     assert "--retain: cluster mlopsctl was kept" in caught.value.hint
     assert kind.existing == ["mlopsctl"]
+    assert kind.calls[1][-1] == "retain"  # kind itself keeps the nodes if its own creation fails
 
 
 def test_a_reused_cluster_is_never_deleted_on_failure():
