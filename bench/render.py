@@ -1,8 +1,9 @@
 """Tenant rendering speed: 1, 100 and 1,000 tenants, in one run.
 
-Usage: python bench/render.py [--repeat 3] [--yaml]
+Usage: python bench/render.py [--repeat 3] [--yaml] [--cold]
 Prints, for each batch size, the best wall time over --repeat runs (spec validation + render_tenant, and with
---yaml also render_yaml), the cost per tenant, and the per-tenant cost relative to the 100-tenant batch
+--yaml also render_yaml; with --cold the parsed-structure cache is emptied before every tenant, the cost of
+tenants that share no structure), the cost per tenant, and the per-tenant cost relative to the 100-tenant batch
 (close to 1.0 means cost grows linearly). A first, separate line shows the one-time cost: building the Jinja
 environment and compiling the templates. The budget is 1,000 tenants in at most 3 s on a 2-core machine.
 """
@@ -17,11 +18,14 @@ BUDGET_SECONDS = 3.0
 SIZES = (1, 100, 1000)
 
 
-def render_batch(count: int, with_yaml: bool) -> int:
+def render_batch(count: int, with_yaml: bool, cold: bool = False) -> int:
+    from mlopsctl.manifests import templating
     from mlopsctl.manifests.tenant import TenantSpec, render_tenant, render_yaml
 
     objects = 0
     for index in range(count):
+        if cold:
+            templating._SKELETONS.clear()
         rendered = render_tenant(TenantSpec.create(f"tenant-{index}", service_monitor=index % 2 == 0))
         objects += len(rendered)
         if with_yaml:
@@ -33,12 +37,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per batch size; the best is reported")
     parser.add_argument("--yaml", action="store_true", help="also serialise every tenant to YAML")
+    parser.add_argument("--cold", action="store_true", help="no structure reuse between tenants")
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
 
     start = time.perf_counter()
-    render_batch(1, args.yaml)  # imports, Environment, template compilation: paid once per process
+    render_batch(1, args.yaml, args.cold)  # imports, Environment, template compilation: paid once per process
     warmup = time.perf_counter() - start
     print(f"first tenant (imports + template compilation): {warmup * 1000:8.1f} ms")
 
@@ -47,7 +52,7 @@ def main() -> int:
         best = float("inf")
         for _ in range(args.repeat):
             start = time.perf_counter()
-            objects = render_batch(size, args.yaml)
+            objects = render_batch(size, args.yaml, args.cold)
             best = min(best, time.perf_counter() - start)
         results[size] = best
         line = f"{size:5d} tenants ({objects:6d} objects): {best:8.3f} s  {best / size * 1000:7.3f} ms/tenant"
