@@ -11,18 +11,29 @@ import typer
 from mlopsctl.cli import context as cli_context
 
 OutputOption = Annotated[
-    str | None, typer.Option("-o", "--output", help="Output format: table, json or yaml (default: the global -o).")
+    str | None,
+    typer.Option(
+        "-o", "--output", metavar="FORMAT", help="Output format: table, json or yaml (default: the global -o)."
+    ),
 ]
 OfflineOption = Annotated[
     bool, typer.Option("--offline", help="Evaluate manifests in --manifests instead of the live cluster.")
 ]
 ManifestsOption = Annotated[
     Path | None,
-    typer.Option("--manifests", help="Directory of YAML/JSON manifests (multi-document files allowed), for --offline."),
+    typer.Option(
+        "--manifests",
+        metavar="DIR",
+        help="Directory of YAML/JSON manifests (multi-document files allowed), for --offline.",
+    ),
 ]
 ReportOption = Annotated[
     Path | None,
-    typer.Option("--report", help="Also write a JUnit XML file and a Markdown evidence report into this directory."),
+    typer.Option(
+        "--report",
+        metavar="DIR",
+        help="Also write a JUnit XML file and a Markdown evidence report into this directory.",
+    ),
 ]
 TimeoutOption = Annotated[float, typer.Option("--timeout", min=1, help="Seconds to wait for scaling, per phase.")]
 
@@ -179,7 +190,9 @@ def network(
     ctx: typer.Context,
     offline: OfflineOption = False,
     manifests: ManifestsOption = None,
-    tenant: Annotated[list[str] | None, typer.Option("--tenant", help="Only these tenants (repeatable).")] = None,
+    tenant: Annotated[
+        list[str] | None, typer.Option("--tenant", metavar="TENANT", help="Only these tenants (repeatable).")
+    ] = None,
     attempts: Annotated[int, typer.Option("--attempts", min=1, max=10, help="Tries per probe (bounded backoff).")] = 4,
     report_dir: ReportOption = None,
     output: OutputOption = None,
@@ -205,9 +218,14 @@ def rbac(
     offline: OfflineOption = False,
     manifests: ManifestsOption = None,
     checks: Annotated[
-        Path | None, typer.Option("--checks", help="YAML file of extra checks: [{verb, resource, group, subresource}].")
+        Path | None,
+        typer.Option(
+            "--checks", metavar="FILE", help="YAML file of extra checks: [{verb, resource, group, subresource}]."
+        ),
     ] = None,
-    tenant: Annotated[list[str] | None, typer.Option("--tenant", help="Only these tenants (repeatable).")] = None,
+    tenant: Annotated[
+        list[str] | None, typer.Option("--tenant", metavar="TENANT", help="Only these tenants (repeatable).")
+    ] = None,
     report_dir: ReportOption = None,
     output: OutputOption = None,
 ) -> None:
@@ -232,7 +250,9 @@ def rbac(
 
 def autoscaling(
     ctx: typer.Context,
-    tenant: Annotated[str | None, typer.Argument(help="Tenant to check (default: every tenant).")] = None,
+    tenant: Annotated[
+        str | None, typer.Argument(metavar="[TENANT]", help="Tenant to check (default: every tenant).")
+    ] = None,
     load: Annotated[bool, typer.Option("--load", help="Drive in-cluster load until the HPA scales out.")] = False,
     scale_down: Annotated[
         bool, typer.Option("--scale-down", help="With --load: also wait until replicas return to the minimum.")
@@ -267,7 +287,9 @@ def _load_driver(ctx: typer.Context, timeout: float):
 
 def isolation(
     ctx: typer.Context,
-    tenant: Annotated[list[str] | None, typer.Option("--tenant", help="Only these tenants (repeatable).")] = None,
+    tenant: Annotated[
+        list[str] | None, typer.Option("--tenant", metavar="TENANT", help="Only these tenants (repeatable).")
+    ] = None,
     report_dir: ReportOption = None,
     output: OutputOption = None,
 ) -> None:
@@ -281,7 +303,9 @@ def isolation(
 
 def all_checks(
     ctx: typer.Context,
-    tenant: Annotated[list[str] | None, typer.Option("--tenant", help="Only these tenants (repeatable).")] = None,
+    tenant: Annotated[
+        list[str] | None, typer.Option("--tenant", metavar="TENANT", help="Only these tenants (repeatable).")
+    ] = None,
     load: Annotated[bool, typer.Option("--load", help="Also drive load until the HPA scales out.")] = False,
     timeout: TimeoutOption = 300.0,
     report_dir: ReportOption = None,

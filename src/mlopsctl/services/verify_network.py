@@ -140,6 +140,20 @@ def _running(pod: Mapping[str, Any]) -> bool:
 
 
 def _apiserver(api: KubeApi) -> Peer | None:
+    """The API server as a peer at its endpoint address (what policies see after the Service's DNAT)."""
+    slices = api.list("discovery.k8s.io/v1", "EndpointSlice", "default", "kubernetes.io/service-name=kubernetes")
+    for item in slices:
+        addresses = [a for e in item.get("endpoints") or [] for a in e.get("addresses") or []]
+        ports = tuple(
+            ContainerPort(int(p["port"]), p.get("protocol") or "TCP", p.get("name") or "")
+            for p in item.get("ports") or []
+            if p.get("port")
+        )
+        if addresses and ports:
+            return Peer(
+                "default", "kubernetes", ports=ports, ip=addresses[0], kind="APIServer", pod=False, single=False,
+                role=APISERVER_ROLE,
+            )  # fmt: skip
     endpoints = api.get("v1", "Endpoints", "kubernetes", "default") or {}
     for subset in endpoints.get("subsets") or []:
         addresses = [a.get("ip") for a in subset.get("addresses") or [] if a.get("ip")]
@@ -421,7 +435,7 @@ def verify_network(
             )
         )
     if snap.apiserver is None:
-        report.notes.append("the API server's endpoints (default/kubernetes) could not be read; probed by Service only")
+        report.notes.append("the API server's endpoints (default/kubernetes) could not be read, so it was not probed")
     if not any(p.http for p in probes):
         report.notes.append("no Prometheus pod in the monitoring namespace: monitoring-to-tenant probes skipped")
     # Positive controls first, per source pod: negatives from a pod whose controls fail prove nothing.

@@ -28,7 +28,14 @@ def _seconds(start: str, end: str) -> float:
 def junit_xml(report: LiveReport) -> str:
     import xml.etree.ElementTree as ET
 
-    suites = ET.Element("testsuites", name=f"mlopsctl verify {report.kind}")
+    failed = sum(1 for check in report.checks if not check.passed) + len(report.findings)
+    suites = ET.Element(
+        "testsuites",
+        name=f"mlopsctl verify {report.kind}",
+        tests=str(len(report.checks) + len(report.findings)),
+        failures=str(failed),
+        time=f"{_seconds(report.started, report.finished):.3f}",
+    )
     areas: dict[str, list] = {}
     for check in report.checks:
         areas.setdefault(check.area, []).append(check)

@@ -522,3 +522,33 @@ def test_load_that_fails_ends_the_wait_early():
     assert up.observed == "stayed at 2 replica(s) for 0s, CPU up to 35%"
     assert up.detail == "the load ended early: the load generator could not reach the service"
     assert "tenant-a: the load generator failed: the load generator could not reach the service" in report.notes
+
+
+def test_api_server_endpoint_from_endpoint_slices():
+    api = cluster()
+    api.delete("v1", "Endpoints", "kubernetes", "default")
+    api.add(
+        {
+            "apiVersion": "discovery.k8s.io/v1",
+            "kind": "EndpointSlice",
+            "metadata": {
+                "name": "kubernetes",
+                "namespace": "default",
+                "labels": {"kubernetes.io/service-name": "kubernetes"},
+            },
+            "endpoints": [{"addresses": ["172.18.0.9"]}],
+            "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}],
+        }
+    )
+    api.exec_handler = ScriptedNetwork()
+    report, _ = _network(api, tenants=["tenant-a"])
+    assert _by_name(report, "tenant-a/inference-a1 -> API server endpoint 172.18.0.9:6443/TCP")[0].passed
+
+
+def test_without_api_server_endpoints_the_service_is_still_probed():
+    api = cluster()
+    api.delete("v1", "Endpoints", "kubernetes", "default")
+    api.exec_handler = ScriptedNetwork()
+    report, _ = _network(api, tenants=["tenant-a"])
+    assert not _by_name(report, "API server endpoint")
+    assert any("default/kubernetes) could not be read" in note for note in report.notes)
