@@ -170,6 +170,8 @@ class Engine:
         conn.send(request, intended)
         if intended >= self.measure_start:
             self.recorder.record_sent(lag)
+        else:
+            self.recorder.warmup_requests += 1
 
     # Called by Connection.
     def on_response(self, conn: Connection, status: int) -> None:
@@ -272,8 +274,6 @@ class Engine:
                     measured = i >= warmup_count
                     if measured:
                         recorder.scheduled += 1
-                    else:
-                        recorder.warmup_requests += 1
                     if self.in_flight >= cap:
                         if measured:
                             recorder.record_dropped()

@@ -74,7 +74,7 @@ class Recorder:
         self.completed = 0
         self.ok = 0
         self.failed = 0
-        self.warmup_requests = 0
+        self.warmup_requests = 0  # sent before the measured part began
         self.last_completion: float | None = None
         self.total_us = 0.0
         self.squares = 0.0
