@@ -259,6 +259,9 @@ def _engine_settings(spec: StoreSpec, config_text: str | None) -> dict[str, Any]
             "-s3",
             f"-s3.port={C.STORAGE_S3_PORT}",
             f"-s3.config={CONFIG_MOUNT}/{CONFIG_FILE}",
+            # The Iceberg and Lance catalogs that 4.x starts beside S3 by default: not used, not listening.
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
         ],
         "env": [{"name": "HOME", "value": "/tmp"}],
         "ready_path": "/healthz",

