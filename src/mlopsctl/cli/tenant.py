@@ -57,7 +57,7 @@ _SPEC_OPTIONS: tuple[tuple[str, Any], ...] = (
         "gpu_node_selector",
         Annotated[
             list[str] | None,
-            typer.Option("--gpu-node-selector", help="KEY=VALUE node label of the GPU pool (repeatable)."),
+            typer.Option("--gpu-node-selector", metavar="KEY=VALUE", help="Node label of the GPU pool (repeatable)."),
         ],
     ),
     (
