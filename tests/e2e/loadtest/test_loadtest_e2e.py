@@ -1,0 +1,113 @@
+"""`mlopsctl loadtest` on a real cluster: the in-cluster Job reaches the tenant's Service through its
+NetworkPolicies, reports, and leaves nothing behind; under enough load the HPA scales out.
+
+Needs MLOPSCTL_E2E=1 and a kubeconfig (KUBECONFIG or ~/.kube/config; MLOPSCTL_CONTEXT picks a context) of a
+cluster made by `mlopsctl cluster up` (metrics-server, the inference image on the nodes). Set
+MLOPSCTL_E2E_LOAD=1 to also drive load until the HPA adds replicas (a few minutes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from mlopsctl import constants as c
+
+pytestmark = pytest.mark.e2e
+
+KUBECONFIG = os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
+CONTEXT = os.environ.get("MLOPSCTL_CONTEXT")
+LOAD = os.environ.get("MLOPSCTL_E2E_LOAD") == "1"
+TENANT = "e2e-load"
+
+if os.environ.get("MLOPSCTL_E2E") != "1" or not Path(KUBECONFIG.split(os.pathsep)[0]).is_file():
+    pytest.skip("needs MLOPSCTL_E2E=1 and a kubeconfig", allow_module_level=True)
+
+
+def _global() -> list[str]:
+    return ["--kubeconfig", KUBECONFIG, *(["--context", CONTEXT] if CONTEXT else [])]
+
+
+@pytest.fixture(scope="module")
+def api():
+    from mlopsctl.adapters.kube import connect
+
+    return connect(CONTEXT, KUBECONFIG)
+
+
+@pytest.fixture(scope="module")
+def tenant(api):
+    from typer.testing import CliRunner
+
+    from mlopsctl.cli.app import app
+
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        [*_global(), "-q", "tenant", "add", TENANT, "--min-replicas", "1", "--max-replicas", "4", "--timeout", "300"],
+    )
+    assert result.exit_code == 0, result.stderr
+    yield TENANT
+    runner.invoke(app, [*_global(), "-q", "tenant", "remove", TENANT, "--yes", "--no-wait"])
+
+
+def _leftovers(api) -> list[str]:
+    selector = f"{c.COMPONENT_LABEL}={c.LOADTEST_COMPONENT}"
+    jobs = api.list("batch/v1", "Job", TENANT, label_selector=selector)
+    policies = api.list("networking.k8s.io/v1", "NetworkPolicy", TENANT, label_selector=selector)
+    return [obj["metadata"]["name"] for obj in jobs + policies]
+
+
+def test_in_cluster_load_reaches_the_service_and_cleans_up(cli, api, tenant):
+    result = cli(
+        *_global(),
+        "loadtest",
+        tenant,
+        "--rate",
+        "40",
+        "--duration",
+        "20s",
+        "--warmup",
+        "5s",
+        "--slo",
+        "errors<1%",
+        "--live",
+        "plain",
+        "-o",
+        "json",
+    )
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    report = data["report"]
+    assert data["mode"] == "in-cluster" and data["target"] == f"http://{c.APP_NAME}.{tenant}.svc:{c.SERVICE_PORT}"
+    assert report["requests"]["scheduled"] == 800
+    assert report["requests"]["ok"] >= 790 and report["requests"]["dropped"] == 0
+    assert report["latency_ms"]["p99"] is not None
+    assert data["slo_passed"] is True
+    assert data["hpa"] and data["hpa"][-1]["current_replicas"] >= 1
+    assert _leftovers(api) == []
+
+
+def test_unknown_tenant_exits_5_and_creates_nothing(cli):
+    result = cli(*_global(), "loadtest", "e2e-no-such-tenant", "--duration", "5s")
+    assert result.exit_code == 5
+    assert "tenant 'e2e-no-such-tenant' not found" in result.stderr
+
+
+@pytest.mark.skipif(not LOAD, reason="set MLOPSCTL_E2E_LOAD=1 to drive load until the HPA scales out")
+def test_hpa_scales_out_under_in_cluster_load(api, tenant):
+    from mlopsctl.services.loadtest import LoadOptions, run_in_cluster
+
+    seen = []
+
+    def scaled_out(progress) -> bool:
+        seen.append(progress.hpa)
+        return progress.hpa is not None and (progress.hpa.desired_replicas or 0) > 1
+
+    result = run_in_cluster(api, tenant, LoadOptions(rate=400, duration=300, timeout=5), on_progress=scaled_out)
+    assert result.stopped_early, [s for s in seen if s is not None][-5:]
+    assert max(s.desired_replicas or 0 for s in result.hpa) > 1
+    assert _leftovers(api) == []
