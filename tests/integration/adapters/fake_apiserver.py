@@ -4,7 +4,10 @@ the real client sends (method, path, query, headers, body)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -46,6 +49,8 @@ class FakeApiServer:
     # Object path -> (HTTP status, Status body) answered to any request on it.
     failures: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     logs: dict[str, str] = field(default_factory=dict)
+    # Pod exec path -> (stdout, stderr, exit code) answered over the websocket channel protocol.
+    execs: dict[str, tuple[str, str, int]] = field(default_factory=dict)
     resource_version: int = 100
     server: ThreadingHTTPServer | None = None
 
@@ -99,6 +104,9 @@ class FakeApiServer:
         raw = request.rfile.read(length) if length else b""
         body = json.loads(raw) if raw else None
         self.requests.append(Recorded(request.command, parts.path, query, dict(request.headers.items()), body))
+        if (request.headers.get("Upgrade") or "").lower() == "websocket":
+            self._exec(request, parts.path)
+            return
         status, payload = self.route(request.command, parts.path, query, request.headers, body)
         if status == "watch":
             self._stream_watch(request, parts.path, query)
@@ -126,6 +134,38 @@ class FakeApiServer:
         # Like a real server, hold the watch open until timeoutSeconds (bounded to keep tests quick).
         timeout = float(query.get("timeoutSeconds", ["1"])[0])
         time.sleep(min(timeout, 1.0))
+
+    def _exec(self, request: BaseHTTPRequestHandler, path: str) -> None:
+        """A pod exec over websocket (RFC 6455 handshake, unmasked server frames, channel byte first)."""
+        key = request.headers["Sec-WebSocket-Key"]
+        accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())
+        offered = [p.strip() for p in (request.headers.get("Sec-WebSocket-Protocol") or "").split(",")]
+        protocol = "v4.channel.k8s.io" if "v4.channel.k8s.io" in offered else offered[0]
+        request.wfile.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + b"Sec-WebSocket-Accept: "
+            + accept
+            + b"\r\nSec-WebSocket-Protocol: "
+            + protocol.encode()
+            + b"\r\n\r\n"
+        )
+        stdout, stderr, code = self.execs.get(path.removesuffix("/exec"), ("", "no such pod", 1))
+        if code == 0:
+            status = {"metadata": {}, "status": "Success"}
+        else:
+            status = {"metadata": {}, "status": "Failure", "reason": "NonZeroExitCode",
+                      "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}  # fmt: skip
+        for channel, data in ((1, stdout.encode()), (2, stderr.encode()), (3, json.dumps(status).encode())):
+            if data:
+                request.wfile.write(self._frame(0x82, bytes([channel]) + data))
+        request.wfile.write(self._frame(0x88, b""))
+        request.wfile.flush()
+
+    @staticmethod
+    def _frame(opcode: int, payload: bytes) -> bytes:
+        if len(payload) < 126:
+            return bytes([opcode, len(payload)]) + payload
+        return bytes([opcode, 126]) + struct.pack(">H", len(payload)) + payload
 
     @staticmethod
     def status(code: int, reason: str, message: str, **extra: Any) -> tuple[int, dict[str, Any]]:

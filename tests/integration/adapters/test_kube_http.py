@@ -231,3 +231,18 @@ def test_service_proxy_get_reaches_the_service_through_the_api_server(server, ap
     assert request.path == path and request.query == {"query": ["up"]}
     with pytest.raises(NotFound):
         api.service_proxy_get("monitoring", "absent", 80, "/")
+
+
+def test_exec_returns_output_and_exit_code_over_the_websocket_protocol(server, api):
+    server.execs["/api/v1/namespaces/tenant-a/pods/p1"] = ("hello\n", "warn\n", 0)
+    server.execs["/api/v1/namespaces/tenant-a/pods/p2"] = ("", "connection refused\n", 7)
+
+    ok = api.exec("tenant-a", "p1", ["sh", "-c", "echo hello"], container="inference", timeout=10)
+    failed = api.exec("tenant-a", "p2", ["wget", "-T", "2", "http://x"], timeout=10)
+
+    assert (ok.stdout, ok.stderr, ok.returncode) == ("hello\n", "warn\n", 0)
+    assert (failed.stdout, failed.returncode) == ("", 7)
+    assert "connection refused" in failed.stderr
+    request = next(r for r in server.requests if r.path.endswith("/p1/exec"))
+    assert request.query["command"] == ["sh", "-c", "echo hello"]
+    assert request.query["container"] == ["inference"]
