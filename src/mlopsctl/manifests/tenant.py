@@ -386,6 +386,9 @@ def _context(spec: TenantSpec) -> dict[str, Any]:
         "env": env,
         "requests": requests,
         "limits": limits,
+        # LimitRange defaults for other containers (a load generator, a probe): CPU and memory only, never a GPU.
+        "default_requests": {"cpu": spec.cpu_request, "memory": spec.memory_request},
+        "default_limits": {"cpu": spec.cpu_limit, "memory": spec.memory_limit},
         "quota_hard": quota_hard,
         "node_selector": node_selector,
         "tolerations": tolerations,

@@ -297,6 +297,10 @@ def test_gpu_tenant_gets_limits_toleration_node_selector_and_gpu_quota():
     assert pod["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
     assert pod["nodeSelector"] == {"karpenter.k8s.aws/instance-gpu-manufacturer": "nvidia"}
     assert one(objects, "ResourceQuota")["spec"]["hard"]["requests.nvidia.com/gpu"] == str(2 * 11)
+    # Other containers in the namespace (a load generator) must not get a GPU by default.
+    [defaults] = one(objects, "LimitRange")["spec"]["limits"]
+    assert "nvidia.com/gpu" not in defaults["default"]
+    assert "nvidia.com/gpu" not in defaults["defaultRequest"]
 
 
 def test_cpu_tenant_has_no_gpu_scheduling_constraints(default_objects):
