@@ -17,6 +17,24 @@ MIN_KIND_VERSION: Version = _REQUIREMENT.minimum
 CREATE_TIMEOUT = 900.0
 LOAD_TIMEOUT = 900.0
 _DOCKER_DOWN = ("cannot connect to the docker daemon", "is the docker daemon running", "docker.sock")
+# Failures with a known cause (kind's known-issues page), and what to do about them.
+_KNOWN_FAILURES = (
+    (
+        "too many open files",
+        "raise the inotify limits (kind known issues): sudo sysctl fs.inotify.max_user_watches=524288 "
+        "fs.inotify.max_user_instances=512, or use fewer --workers",
+    ),
+    (
+        "port is already allocated",
+        "another Kind cluster or process holds one of the host ports 30080/30090/30333 on 127.0.0.1: "
+        "delete it (kind get clusters) or stop the process",
+    ),
+    (
+        "address already in use",
+        "another Kind cluster or process holds one of the host ports 30080/30090/30333 on 127.0.0.1: "
+        "delete it (kind get clusters) or stop the process",
+    ),
+)
 
 
 @dataclass
@@ -40,6 +58,9 @@ class KindCli:
                     hint="start Docker (Docker Desktop, or `sudo systemctl start docker`), then run the command again",
                     detail=failure(result, what).detail,
                 )
+            for marker, hint in _KNOWN_FAILURES:
+                if marker in output:
+                    raise failure(result, what, hint=hint)
             raise failure(result, what, hint="run with -v to see the kind command and its output")
         return result
 

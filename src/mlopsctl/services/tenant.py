@@ -339,6 +339,10 @@ def _apply_all(
         names = ", ".join(applied) or "nothing"
         return f"applied {len(applied)} of {len(objects)} objects of tenant {result.tenant} ({names})"
 
+    if server_dry_run and not namespace_exists:
+        note = f"namespace {result.namespace} does not exist yet: the server validates only the Namespace itself"
+        result.notes.append(note)
+        status.note(note)
     title = "validate" if server_dry_run else "apply"
     with status.step(f"{title} {len(objects)} objects of tenant {result.tenant}"), interruptible(done):
         for obj in objects:

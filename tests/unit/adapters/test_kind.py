@@ -149,3 +149,17 @@ def test_retain_reaches_kind_and_a_kubeconfig_list_is_left_to_kind():
     argv = runner.calls[0][0]
     assert argv[-1] == "--retain"
     assert "--kubeconfig" not in argv
+
+
+@pytest.mark.parametrize(
+    ("stderr", "hint"),
+    [
+        ("ERROR: failed to create cluster: too many open files", "fs.inotify.max_user_watches"),
+        ("Bind for 127.0.0.1:30080 failed: port is already allocated", "host ports 30080/30090/30333"),
+    ],
+)
+def test_known_failures_get_their_fix_as_hint(stderr, hint):
+    runner = FakeRunner(answers={("kind", "create"): CommandResult((), 1, "", stderr)})
+    with pytest.raises(ExternalCommandFailed) as caught:
+        KindCli(runner).create(KindClusterSpec())
+    assert hint in caught.value.hint
