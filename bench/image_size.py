@@ -74,9 +74,8 @@ def main() -> int:
         parser.error(f"--seed-app {args.seed_app} not found")
 
     import os
-    import platform
 
-    from mlopsctl.adapters.docker import PythonInfo
+    from mlopsctl.adapters.docker import host_python
     from mlopsctl.paths import home_dir
 
     docker = DockerImages()
@@ -84,19 +83,13 @@ def main() -> int:
     status = PlainStatus()
     base_request = service.BaseRequest(tag=args.base_image, is_root=os.geteuid() == 0)
     base = service.make_base(base_request, docker, runner, status)
-    libc, libc_version = platform.libc_ver()
-    host = PythonInfo(
-        (sys.version_info[0], sys.version_info[1]),
-        platform.machine(),
-        (libc, (int(libc_version.split(".")[0]), int(libc_version.split(".")[1]))),
-    )
     ours = service.build_image(
         service.BuildRequest(
             source=ROOT,
             version=__version__,
             base_image=args.base_image,
             wheelhouse_cache=home_dir() / "wheelhouse",
-            host_python=host,
+            host_python=host_python(),
             python_executable=sys.executable,
         ),
         docker,

@@ -234,11 +234,14 @@ class DockerImages:
             except NoSuchImage:
                 return None
 
-    def save(self, reference: str, path: Path) -> Path:
-        """`docker image save` to a tar archive (what `kind load image-archive` reads)."""
+    def save(self, references: str | Sequence[str], path: Path) -> Path:
+        """`docker image save` one or more images to a tar archive (what `kind load image-archive` reads)."""
+        names = [references] if isinstance(references, str) else list(references)
+        if not names:
+            raise ValueError("save needs at least one image")
         path.parent.mkdir(parents=True, exist_ok=True)
-        with docker_errors(f"docker image save {reference} failed"):
-            self.client.image.save(reference, output=path)
+        with docker_errors(f"docker image save {' '.join(names)} failed"):
+            self.client.image.save(names[0] if len(names) == 1 else names, output=path)
         return path
 
     def import_rootfs(self, tarball: Path, tag: str, changes: Sequence[str] = ()) -> str:
@@ -262,6 +265,17 @@ class DockerImages:
         with docker_errors(f"cannot run python3 in {image}"):
             output = self.client.run(image, ["-c", _PYTHON_PROBE], entrypoint="python3", remove=True, networks=["none"])
         return parse_python_probe(str(output), image)
+
+
+def host_python() -> PythonInfo:
+    """The CPython running mlopsctl, described like an image's (for choosing how to fill a wheelhouse)."""
+    import platform
+    import sys
+
+    libc, version = platform.libc_ver()
+    match = re.match(r"(\d+)\.(\d+)", version or "")
+    libc_version = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    return PythonInfo((sys.version_info[0], sys.version_info[1]), platform.machine(), (libc, libc_version))
 
 
 def parse_python_probe(output: str, image: str) -> PythonInfo:

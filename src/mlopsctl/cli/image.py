@@ -107,19 +107,15 @@ def build(
     ] = None,
 ) -> None:
     """Build the inference image (the default model is trained into it), tagged with the version and git commit."""
-    import platform
     import sys
 
     from mlopsctl import __version__
-    from mlopsctl.adapters.docker import DockerImages, PythonInfo
+    from mlopsctl.adapters.docker import DockerImages, host_python
     from mlopsctl.adapters.runner import SubprocessRunner
     from mlopsctl.paths import home_dir
     from mlopsctl.services import image as service
 
     settings = cli_context.settings(ctx)
-    libc, libc_version = platform.libc_ver()
-    major_minor = tuple(int(part) for part in (libc_version or "0.0").split(".")[:2])
-    host = PythonInfo(sys.version_info[:2], platform.machine(), (libc, major_minor))  # type: ignore[arg-type]
     request = service.BuildRequest(
         source=(source or default_source()).resolve(),
         version=__version__,
@@ -128,7 +124,7 @@ def build(
         wheelhouse_cache=home_dir() / "wheelhouse",
         extra_tags=tuple(tag or ()),
         registry=settings.registry,
-        host_python=host,
+        host_python=host_python(),
         python_executable=sys.executable,
     )
     result = service.build_image(

@@ -10,7 +10,7 @@ import pytest
 from python_on_whales.client_config import ClientNotFoundError
 from python_on_whales.exceptions import DockerException, NoSuchImage
 
-from mlopsctl.adapters.docker import DockerImages, PythonInfo, map_docker_error, parse_python_probe
+from mlopsctl.adapters.docker import DockerImages, PythonInfo, host_python, map_docker_error, parse_python_probe
 from mlopsctl.errors import ExternalCommandFailed, PrerequisiteMissing
 
 
@@ -38,8 +38,8 @@ class FakeImages:
             raise docker_error(f"Error: No such image: {reference}", cls=NoSuchImage)
         return self.known[reference]
 
-    def save(self, reference: str, output: Path) -> None:
-        self.saved.append((reference, output))
+    def save(self, references, output: Path) -> None:
+        self.saved.append((references, output))
 
 
 class FakeClient:
@@ -174,6 +174,23 @@ def test_save_writes_the_archive_where_asked(tmp_path):
     assert DockerImages(client).save("a:1", target) == target
     assert client.image.saved == [("a:1", target)]
     assert target.parent.is_dir()
+
+
+def test_several_images_go_into_one_archive(tmp_path):
+    client = FakeClient()
+    target = tmp_path / "all.tar"
+    DockerImages(client).save(["a:1", "b:2"], target)
+    assert client.image.saved == [(["a:1", "b:2"], target)]
+    with pytest.raises(ValueError):
+        DockerImages(client).save([], target)
+
+
+def test_host_python_describes_this_interpreter():
+    import platform
+    import sys
+
+    info = host_python()
+    assert info.version == sys.version_info[:2] and info.machine == platform.machine()
 
 
 def test_python_probe_runs_python3_without_network():
