@@ -394,7 +394,7 @@ def pin_model(
     rolled_out = False
     if wait:
         with status.step(f"waiting for {spec.name}'s pods to load {version}"):
-            wait_for_rollout(api, spec.name, version, timeout)
+            wait_for_rollout(api, spec.name, version, timeout, previous)
             rolled_out = True
     return SetModelResult(spec.name, version, previous, uri, copied, changed, rolled_out)
 
@@ -416,8 +416,34 @@ def _rollout_state(deployment: dict[str, Any] | None) -> tuple[bool, str | None]
     return updated >= wanted and total == updated and available >= updated, None
 
 
-def wait_for_rollout(api: KubeApi, tenant: str, version: str, timeout: float) -> None:
+def unready_reason(api: KubeApi, tenant: str, version: str) -> str | None:
+    """Why a pod that should serve `version` is not ready: its waiting reason, or the last log line that
+    speaks of the model (the service logs why loading failed)."""
+    pods = api.list("v1", "Pod", namespace=tenant, label_selector=f"{C.INSTANCE_LABEL}={tenant}")
+    for pod in pods:
+        annotations = pod.get("metadata", {}).get("annotations") or {}
+        if annotations.get(C.MODEL_VERSION_ANNOTATION) != version:
+            continue
+        statuses = (pod.get("status") or {}).get("containerStatuses") or []
+        if any(status.get("ready") for status in statuses):
+            continue
+        name = pod["metadata"]["name"]
+        for status in statuses:
+            waiting = (status.get("state") or {}).get("waiting") or {}
+            if waiting.get("reason") and waiting.get("reason") != "ContainerCreating":
+                return f"pod {name}: {waiting['reason']}: {waiting.get('message', '')}".rstrip(": ")
+        try:
+            lines = [line for line in api.pod_logs(tenant, name, container=C.APP_NAME) if "model" in line.lower()]
+        except MlopsctlError:
+            lines = []
+        if lines:
+            return f"pod {name}: {lines[-1].strip()[:300]}"
+    return None
+
+
+def wait_for_rollout(api: KubeApi, tenant: str, version: str, timeout: float, previous: str | None = None) -> None:
     failure: list[str] = []
+    rollback = f"`mlopsctl tenant set-model {tenant} {previous or '<previous version>'}`"
 
     def done(obj: dict[str, Any] | None) -> bool:
         complete, reason = _rollout_state(obj)
@@ -429,14 +455,18 @@ def wait_for_rollout(api: KubeApi, tenant: str, version: str, timeout: float) ->
     try:
         api.wait_for("apps/v1", "Deployment", C.APP_NAME, tenant, done, timeout)
     except TimeoutError as exc:
+        reason = unready_reason(api, tenant, version)
         raise MlopsctlError(
-            f"{tenant}: the pods did not become ready with model {version} within {timeout:.0f}s; the previous "
-            "pods keep serving",
-            hint=f"kubectl -n {tenant} logs -l {C.INSTANCE_LABEL}={tenant} --tail 20; roll back with "
-            f"`mlopsctl tenant set-model {tenant} <previous version>`",
+            f"{tenant}: the pods did not become ready with model {version} within {timeout:.0f}s"
+            + (f" ({reason})" if reason else "")
+            + "; the previous pods keep serving",
+            hint=f"kubectl -n {tenant} logs -l {C.INSTANCE_LABEL}={tenant} --tail 20; roll back with {rollback}",
         ) from exc
     if failure:
+        reason = unready_reason(api, tenant, version)
         raise MlopsctlError(
-            f"{tenant}: rollout of model {version} failed: {failure[-1]}; the previous pods keep serving",
-            hint=f"roll back with `mlopsctl tenant set-model {tenant} <previous version>`",
+            f"{tenant}: rollout of model {version} failed: {failure[-1]}"
+            + (f" ({reason})" if reason else "")
+            + "; the previous pods keep serving",
+            hint=f"roll back with {rollback}",
         )

@@ -122,3 +122,50 @@ def test_botocore_errors_become_typed_errors(raised, expected):
         raise raised
     assert type(caught.value) is expected
     assert caught.value.message.startswith("reading s3://b/k")
+
+
+def _pod(name, version, ready, waiting=None):
+    state = {"waiting": waiting} if waiting else {"running": {}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": "tenant-a",
+            "labels": {C.INSTANCE_LABEL: "tenant-a"},
+            "annotations": {C.MODEL_VERSION_ANNOTATION: version},
+        },
+        "status": {"containerStatuses": [{"name": C.APP_NAME, "ready": ready, "state": state}]},
+    }
+
+
+def test_a_stuck_rollout_names_the_pod_and_why():
+    api = FakeKubeApi()
+    api.add(_pod("inference-old", "v1", ready=True))
+    api.add(_pod("inference-new", "v2", ready=False))
+    api.logs[("tenant-a", "inference-new")] = [
+        "INFO starting",
+        "ERROR model load failed: model was trained with scikit-learn 0.1.0, but this service runs 1.5.2",
+        "INFO still serving /healthz",
+    ]
+    assert registry.unready_reason(api, "tenant-a", "v2") == (
+        "pod inference-new: ERROR model load failed: model was trained with scikit-learn 0.1.0, but this service "
+        "runs 1.5.2"
+    )
+    assert registry.unready_reason(api, "tenant-a", "v1") is None
+    pulling = {"reason": "CreateContainerConfigError", "message": 'secret "model-store-credentials" not found'}
+    api.add(_pod("inference-new", "v2", ready=False, waiting=pulling))
+    assert registry.unready_reason(api, "tenant-a", "v2") == (
+        'pod inference-new: CreateContainerConfigError: secret "model-store-credentials" not found'
+    )
+
+
+def test_the_timeout_message_carries_the_reason_and_the_rollback_command():
+    api = FakeKubeApi()
+    api.add({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": C.APP_NAME, "namespace": "tenant-a"}})
+    api.add(_pod("inference-new", "v2", ready=False, waiting={"reason": "ImagePullBackOff"}))
+    with pytest.raises(MlopsctlError) as caught:
+        registry.wait_for_rollout(api, "tenant-a", "v2", timeout=1, previous="v1")
+    assert "did not become ready with model v2 within 1s (pod inference-new: ImagePullBackOff)" in caught.value.message
+    assert "the previous pods keep serving" in caught.value.message
+    assert "`mlopsctl tenant set-model tenant-a v1`" in caught.value.hint
