@@ -201,3 +201,14 @@ def test_cli_interrupt_prints_the_partial_report(server):
     assert report["interrupted"] is True
     assert report["requests"]["completed"] > 0
     assert report["duration_s"] < 30
+
+
+def test_the_engine_imports_neither_the_service_nor_mlopsctl():
+    code = (
+        "import sys, inference.loadgen, inference.loadgen.__main__; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'fastapi', 'sklearn', 'mlopsctl', 'starlette'}))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
