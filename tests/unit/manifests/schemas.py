@@ -17,8 +17,8 @@ import jsonschema
 import kubernetes_validate
 from referencing import Registry, Resource
 
-# Kubernetes minor versions the tenant objects are checked against: Kind's default range and the newest shipped.
-VERSIONS = ("1.29", "1.31", "1.33")
+# Kubernetes minor versions the objects are checked against: an older supported one, the default, the newest Kind node.
+VERSIONS = ("1.29", "1.31", "1.34")
 _ROOT = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
 # Kinds that come from CRDs: no upstream schema; checked structurally elsewhere.
 CRD_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
