@@ -97,6 +97,17 @@ def _tenant_key_reads_only_its_own_bucket(api, version: str, tmp_path: Path) -> 
         own.put_bytes(M.tenant_bucket(TENANT), "written-by-tenant", b"x")
 
 
+def _unloadable_copy(source: Path, target: Path, version: str) -> Path:
+    """The same model file (checksum intact) with metadata that names a scikit-learn the service refuses."""
+    target.mkdir()
+    (target / "model.skops").write_bytes((source / "model.skops").read_bytes())
+    metadata = json.loads((source / "metadata.json").read_text())
+    metadata["version"] = version
+    metadata["libraries"]["scikit-learn"] = "0.1.0"
+    (target / "metadata.json").write_text(json.dumps(metadata))
+    return target
+
+
 def test_push_set_model_see_it_served_and_roll_back(cli, api, tmp_path):
     g = _global()
     installed = cli(*g, "storage", "install", "--timeout", "300")
@@ -135,6 +146,16 @@ def test_push_set_model_see_it_served_and_roll_back(cli, api, tmp_path):
         missing = cli(*g, "tenant", "set-model", TENANT, f"e2e-{stamp}-missing", env=_env())
         assert missing.exit_code == ExitCode.CLUSTER_UNREACHABLE  # NotFound: refused before any change
         assert "neither in" in missing.stderr
+        assert _served_versions(api) == {second}
+
+        # A version the service refuses to load (its metadata names another scikit-learn) never becomes ready:
+        # the command fails with the reason and the old pods keep serving.
+        bad = _unloadable_copy(tmp_path / first, tmp_path / "bad", f"e2e-{stamp}-bad")
+        assert cli(*g, "model", "push", str(bad), env=_env()).exit_code == ExitCode.OK
+        failed = cli(*g, "tenant", "set-model", TENANT, f"e2e-{stamp}-bad", "--timeout", "90", env=_env())
+        assert failed.exit_code == ExitCode.ERROR
+        assert "the previous pods keep serving" in failed.stderr
+        assert f"tenant set-model {TENANT} {second}" in failed.stderr
         assert _served_versions(api) == {second}
 
         rolled_back = cli(*g, "tenant", "set-model", TENANT, first, "--timeout", "300", env=_env())
