@@ -20,7 +20,7 @@ from typing import Any
 from mlopsctl import constants as C
 from mlopsctl.adapters.base import KubeApi
 from mlopsctl.adapters.s3 import ObjectStore
-from mlopsctl.errors import Conflict, MlopsctlError, NotFound, UsageError, VerificationFailed
+from mlopsctl.errors import ClusterError, Conflict, MlopsctlError, NotFound, UsageError, VerificationFailed
 from mlopsctl.manifests import storage as M
 from mlopsctl.progress import NullStatus, Status
 
@@ -456,7 +456,7 @@ def wait_for_rollout(api: KubeApi, tenant: str, version: str, timeout: float, pr
         api.wait_for("apps/v1", "Deployment", C.APP_NAME, tenant, done, timeout)
     except TimeoutError as exc:
         reason = unready_reason(api, tenant, version)
-        raise MlopsctlError(
+        raise ClusterError(
             f"{tenant}: the pods did not become ready with model {version} within {timeout:.0f}s"
             + (f" ({reason})" if reason else "")
             + "; the previous pods keep serving",
@@ -464,7 +464,7 @@ def wait_for_rollout(api: KubeApi, tenant: str, version: str, timeout: float, pr
         ) from exc
     if failure:
         reason = unready_reason(api, tenant, version)
-        raise MlopsctlError(
+        raise ClusterError(
             f"{tenant}: rollout of model {version} failed: {failure[-1]}"
             + (f" ({reason})" if reason else "")
             + "; the previous pods keep serving",
