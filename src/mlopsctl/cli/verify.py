@@ -163,6 +163,16 @@ def _live_table(report):
     for check in report.checks:
         table.add_row(_mark(check.passed), check.area, check.name, check.expected, check.observed, check.detail)
     parts: list[Any] = [table]
+    if report.timeline:
+        timeline = Table(title="Scaling timeline", title_justify="left")
+        for column in ("TENANT", "PHASE", "SECONDS", "REPLICAS", "DESIRED", "CPU %"):
+            timeline.add_column(column)
+        for row in report.timeline:
+            cpu = "-" if row.get("cpu_percent") is None else str(row["cpu_percent"])
+            timeline.add_row(
+                row["tenant"], row["phase"], f"{row['seconds']:g}", str(row["replicas"]), str(row["desired"]), cpu
+            )
+        parts.append(timeline)
     for finding in report.findings:
         parts.append(f"[red]finding:[/red] {finding.message}" + (f"\n  hint: {finding.hint}" if finding.hint else ""))
     for note in report.notes:
@@ -307,20 +317,27 @@ def all_checks(
         list[str] | None, typer.Option("--tenant", metavar="TENANT", help="Only these tenants (repeatable).")
     ] = None,
     load: Annotated[bool, typer.Option("--load", help="Also drive load until the HPA scales out.")] = False,
+    scale_down: Annotated[
+        bool, typer.Option("--scale-down", help="With --load: also wait until replicas return to the minimum.")
+    ] = False,
     timeout: TimeoutOption = 300.0,
     report_dir: ReportOption = None,
     output: OutputOption = None,
 ) -> None:
     """Isolation (RBAC + network) and autoscaling, live."""
+    from mlopsctl.errors import UsageError
     from mlopsctl.services.verify_all import verify_all
 
     _settings(ctx, output)
+    if scale_down and not load:
+        raise UsageError("--scale-down needs --load", hint="mlopsctl verify all --load --scale-down")
     report = verify_all(
         _kube(ctx),
         tenants=tenant or None,
         load=_load_driver(ctx, timeout) if load else None,
         timeout=timeout,
         status=cli_context.status(ctx),
+        autoscaling_options={"scale_down": scale_down},
     )
     _finish_live(ctx, output, report, report_dir)
 

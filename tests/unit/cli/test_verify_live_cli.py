@@ -76,3 +76,64 @@ def test_manifests_without_offline_is_refused(cli, tmp_path):
     result = cli("verify", "network", "--manifests", str(tmp_path / "m"))
     assert result.exit_code == 2
     assert "--manifests is only used with --offline" in result.stderr
+
+
+def test_live_table_shows_checks_findings_notes_and_timeline():
+    import io
+
+    from mlopsctl.cli.verify import _live_table
+    from mlopsctl.output import make_console
+    from mlopsctl.services.verify import Finding, LiveCheck, LiveReport
+
+    report = LiveReport(
+        "autoscaling",
+        "v1.31.0",
+        "2026-01-01T00:00:00+00:00",
+        "2026-01-01T00:01:00+00:00",
+        checks=[
+            LiveCheck("autoscaling", "tenant-a: scale-up under load", "more than 2", "4 replica(s) after 30s", True)
+        ],
+        findings=[Finding("something is off", "do this")],
+        notes=["tenant-a: time to first scale-up 30.0s, peak 4 replicas, CPU up to 180%"],
+        timeline=[
+            {
+                "tenant": "tenant-a",
+                "phase": "load",
+                "at": "t",
+                "seconds": 0.0,
+                "replicas": 2,
+                "desired": 2,
+                "cpu_percent": None,
+            },
+            {
+                "tenant": "tenant-a",
+                "phase": "load",
+                "at": "t",
+                "seconds": 30.0,
+                "replicas": 4,
+                "desired": 4,
+                "cpu_percent": 180,
+            },
+        ],
+    )
+    stream = io.StringIO()
+    make_console(stream, color=False, width=200).print(_live_table(report))
+    text = stream.getvalue()
+    assert "mlopsctl verify autoscaling (v1.31.0)" in text
+    assert "PASS" in text and "tenant-a: scale-up under load" in text
+    assert "finding: something is off" in text and "hint: do this" in text
+    assert "note: tenant-a: time to first scale-up 30.0s" in text
+    assert "Scaling timeline" in text
+    rows = [
+        [cell.strip() for cell in line.split("│")[1:-1]]
+        for line in text.splitlines()
+        if line.startswith("│ tenant-a") and "│ load" in line
+    ]
+    assert rows == [["tenant-a", "load", "0", "2", "2", "-"], ["tenant-a", "load", "30", "4", "4", "180"]]
+    assert "1 passed, 0 failed" in text
+
+
+def test_all_scale_down_needs_load(cli, fake_cluster):
+    result = cli("verify", "all", "--scale-down")
+    assert result.exit_code == 2
+    assert "--scale-down needs --load" in result.stderr
