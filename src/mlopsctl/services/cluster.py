@@ -271,7 +271,12 @@ def _up(
 
         run.step(f"create cluster {spec.name}", create)
     api = deps.connect(result.context)
-    result.server_version = api.server_version()
+
+    def reach() -> str:
+        result.server_version = api.server_version()
+        return f"Kubernetes {result.server_version} at context {result.context}"
+
+    run.step("connect to the API server", reach)
 
     def nodes_ready() -> str:
         nodes = api.list("v1", "Node")

@@ -128,6 +128,7 @@ def test_up_creates_a_kind_cluster_and_runs_every_step_in_order():
     assert [step.name for step in result.steps] == [
         "check kind and Docker",
         "create cluster mlopsctl",
+        "connect to the API server",
         "wait for nodes Ready",
         "install metrics-server",
         "wait for the metrics API",
@@ -361,3 +362,17 @@ def test_image_load_puts_a_local_image_into_the_kind_cluster():
         svc.load_image(kind, images, "mlopsctl", "mlopsctl/inference:missing", NullStatus())
     with pytest.raises(NotFound, match="no Kind cluster named other"):
         svc.load_image(kind, images, "other", BUILT, NullStatus())
+
+
+def test_an_unreachable_api_server_is_named_as_the_failing_step():
+    from mlopsctl.errors import ClusterUnreachable
+
+    class Unreachable(PlatformFake):
+        def server_version(self):
+            raise ClusterUnreachable("cannot reach the Kubernetes API at https://127.0.0.1:6443", hint="is it running?")
+
+    deps, *_ = make(api=Unreachable(), kind=FakeKind(existing=["mlopsctl"]))
+    with pytest.raises(ClusterUnreachable) as caught:
+        svc.cluster_up(svc.ClusterUpRequest(), deps, NullStatus())
+    assert caught.value.message.startswith("cluster up failed at 'connect to the API server': cannot reach")
+    assert caught.value.hint.startswith("is it running?; nothing was deleted")
