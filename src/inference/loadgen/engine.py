@@ -163,13 +163,13 @@ class Engine:
             self.idle.append(conn)
             return
 
-    def _send(self, conn: Connection, intended: float, lag: float | None) -> None:
+    def _send(self, conn: Connection, intended: float) -> None:
         request = self.requests[self._request_index % len(self.requests)]
         self._request_index += 1
         self.busy.add(conn)
         conn.send(request, intended)
         if intended >= self.measure_start:
-            self.recorder.record_sent(lag)
+            self.recorder.record_sent()
         else:
             self.recorder.warmup_requests += 1
 
@@ -237,7 +237,7 @@ class Engine:
         """A connection is free: it takes the oldest waiting request, or waits in the idle list."""
         if self.queue:
             intended = self.queue.popleft()
-            self._send(conn, intended, time.perf_counter() - intended)
+            self._send(conn, intended)
         elif not self.stopping:
             self.idle.append(conn)
         else:
@@ -278,11 +278,13 @@ class Engine:
                         if measured:
                             recorder.record_dropped()
                     else:
+                        if measured:  # the engine's own lateness; waiting for a connection is the server's
+                            recorder.record_lag(now - intended)
                         self.in_flight += 1
                         if self.in_flight > self.max_in_flight_seen:
                             self.max_in_flight_seen = self.in_flight
                         if idle:
-                            self._send(idle.pop(), intended, now - intended)
+                            self._send(idle.pop(), intended)
                         else:
                             queue.append(intended)
                             self._open_more()
@@ -321,7 +323,7 @@ class Engine:
                 self._issuing_done.set()
         self.in_flight += 1
         self.max_in_flight_seen = max(self.max_in_flight_seen, self.in_flight)
-        self._send(conn, now, None)
+        self._send(conn, now)
 
     def _closed_maybe_done(self) -> None:
         if self._closed_active <= 0 and self._issuing_done is not None:

@@ -105,11 +105,12 @@ class Recorder:
         self._interval["errors"] += 1
         self.last_completion = now
 
-    def record_sent(self, lag: float | None) -> None:
+    def record_sent(self) -> None:
         self.sent += 1
         self._interval["sent"] += 1
-        if lag is not None:
-            self.lag.record_value(to_us(lag))
+
+    def record_lag(self, lag: float) -> None:
+        self.lag.record_value(to_us(lag))
 
     def record_scheduled(self) -> None:
         self.scheduled += 1
