@@ -420,6 +420,24 @@ class Network:
             reason = "; ".join(d.reason for d in (egress, ingress) if not d.allowed)
         return Verdict(allowed, reason, egress, ingress)
 
+    def dead_selectors(self) -> list[str]:
+        """Peers of policy rules whose namespaceSelector matches none of the known namespaces: usually a label
+        nobody sets (Kubernetes sets only `kubernetes.io/metadata.name`), so the rule silently allows nothing."""
+        known = set(self._namespaces) | {peer.namespace for peer in self.peers}
+        found = []
+        for policy in self.policies:
+            for direction in (INGRESS, EGRESS):
+                for index, rule in enumerate(policy.rules(direction)):
+                    for peer in rule.peers:
+                        selector = peer.namespace_selector
+                        if selector is None or any(matches(selector, self.namespace_labels(ns)) for ns in known):
+                            continue
+                        found.append(
+                            f"{policy.id} {direction.lower()} rule {index}: namespaceSelector {describe(selector)} "
+                            "matches no namespace (Kubernetes sets only kubernetes.io/metadata.name on namespaces)"
+                        )
+        return found
+
     def connections(self) -> list[tuple[Peer, Peer, int, str, Verdict]]:
         """Every ordered pair of peers (a peer with itself included), on every port its destination declares."""
         result = []

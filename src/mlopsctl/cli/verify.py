@@ -106,6 +106,8 @@ def _network_table(report):
     parts: list[Any] = [matrix]
     if report.synthesized:
         parts.append("\n".join(f"note: {note}" for note in report.synthesized))
+    if report.warnings:
+        parts.append("\n".join(f"[yellow]warning:[/yellow] {warning}" for warning in report.warnings))
     if report.expectations:
         failed = [e for e in report.expectations if not e.passed]
         title = f"Tenant isolation (network): {len(report.expectations) - len(failed)} passed, {len(failed)} failed"

@@ -36,6 +36,7 @@ class NetworkReport:
     connections: list[dict[str, Any]]
     tenants: list[str] = field(default_factory=list)
     synthesized: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     expectations: list[Expectation] = field(default_factory=list)
     failures: int = 0
     passed: bool = True
@@ -116,6 +117,7 @@ def network_offline(objects: Sequence[dict[str, Any]]) -> NetworkReport:
         connections=rows,
         tenants=tenants,
         synthesized=notes,
+        warnings=network.dead_selectors(),
         expectations=expectations,
         failures=failures,
         passed=failures == 0,

@@ -161,6 +161,16 @@ def test_namespace_selector_by_kubernetes_metadata_name_label():
 def test_namespace_selector_by_unset_label_matches_nothing():
     net = network(policy("from-name-y", ingress=[{"from": [{"namespaceSelector": {"matchLabels": {"name": "y"}}}]}]))
     assert_matrix(net, Reachability(True).expect("", "x", False).allow_loopback())
+    assert net.dead_selectors() == [
+        "x/from-name-y ingress rule 0: namespaceSelector name=y matches no namespace "
+        "(Kubernetes sets only kubernetes.io/metadata.name on namespaces)"
+    ]
+    assert (
+        network(
+            policy("from-ns-y", ingress=[{"from": [{"namespaceSelector": {"matchLabels": {"ns": "y"}}}]}])
+        ).dead_selectors()
+        == []
+    )
 
 
 def test_namespace_and_pod_selector_in_one_peer_is_and():

@@ -145,6 +145,11 @@ def test_namespace_selected_by_unset_label_is_caught():
         "tenant-b/inference -> kube-system/coredns 53/UDP",
         "tenant-b/inference -> kube-system/coredns 53/TCP",
     }
+    assert report.warnings == [
+        "tenant-b/allow-dns-egress egress rule 0: namespaceSelector name=kube-system matches no namespace "
+        "(Kubernetes sets only kubernetes.io/metadata.name on namespaces)"
+    ]
+    assert network_offline(rendered()).warnings == []
 
 
 def test_rendered_rbac_passes():
