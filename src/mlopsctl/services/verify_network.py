@@ -436,6 +436,7 @@ def verify_network(
         )
     if snap.apiserver is None:
         report.notes.append("the API server's endpoints (default/kubernetes) could not be read, so it was not probed")
+    report.notes.extend(f"warning: {warning}" for warning in snap.network.dead_selectors())
     if not any(p.http for p in probes):
         report.notes.append("no Prometheus pod in the monitoring namespace: monitoring-to-tenant probes skipped")
     # Positive controls first, per source pod: negatives from a pod whose controls fail prove nothing.
