@@ -430,6 +430,12 @@ def unready_reason(api: KubeApi, tenant: str, version: str) -> str | None:
         name = pod["metadata"]["name"]
         for status in statuses:
             waiting = (status.get("state") or {}).get("waiting") or {}
+            # The service exits when its model fails to load; with terminationMessagePolicy
+            # FallbackToLogsOnError the tail of its log is the last termination's message.
+            last = ((status.get("lastState") or {}).get("terminated") or {}).get("message") or ""
+            said = [line for line in last.splitlines() if "model" in line.lower()] or last.splitlines()[-1:]
+            if said:
+                return f"pod {name}: {waiting.get('reason') or 'restarted'}: {said[-1].strip()[:300]}"
             if waiting.get("reason") and waiting.get("reason") != "ContainerCreating":
                 return f"pod {name}: {waiting['reason']}: {waiting.get('message', '')}".rstrip(": ")
         try:

@@ -160,6 +160,18 @@ def test_a_stuck_rollout_names_the_pod_and_why():
     )
 
 
+def test_a_crash_looping_pod_reports_its_last_termination_message():
+    api = FakeKubeApi()
+    pod = _pod("inference-new", "v2", ready=False, waiting={"reason": "CrashLoopBackOff", "message": "back-off 40s"})
+    pod["status"]["containerStatuses"][0]["lastState"] = {
+        "terminated": {"exitCode": 1, "message": "INFO start\nERROR model artifact not found: s3://b/models/v2\n"}
+    }
+    api.add(pod)
+    assert registry.unready_reason(api, "tenant-a", "v2") == (
+        "pod inference-new: CrashLoopBackOff: ERROR model artifact not found: s3://b/models/v2"
+    )
+
+
 def test_the_timeout_message_carries_the_reason_and_the_rollback_command():
     api = FakeKubeApi()
     api.add({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": C.APP_NAME, "namespace": "tenant-a"}})
