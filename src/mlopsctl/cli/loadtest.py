@@ -71,33 +71,38 @@ class LiveView:
             self.live.start()
 
     def _render(self, progress):
+        from rich.panel import Panel
         from rich.table import Table
 
-        table = Table(title="mlopsctl loadtest (Ctrl-C stops and cleans up)", show_header=True, expand=False)
-        for column in ("t", "rate", "p50", "p90", "p99", "max", "run p99", "errors", "dropped", "in flight", "HPA"):
-            table.add_column(column, justify="right")
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column()
+        title = "loadtest (Ctrl-C stops it and cleans up)"
         if progress is None:
-            table.add_row("starting", *["" for _ in range(10)])
-            return table
+            grid.add_row("starting", "waiting for the first second of load")
+            return Panel(grid, title=title, expand=False)
         if progress.phase != "run" or progress.interval is None:
-            table.add_row(f"{progress.t:+.0f}s", "warm-up", *["" for _ in range(8)], _hpa_text(progress.hpa)[4:] or "-")
-            return table
+            grid.add_row("warm-up", f"{progress.t:+.0f} s (not measured)")
+            grid.add_row("HPA", _hpa_text(progress.hpa)[4:] or "-")
+            return Panel(grid, title=title, expand=False)
         entry, total = progress.interval, progress.summary or {}
-        target = f" / {entry['target_rate']:.0f}" if entry.get("target_rate") is not None else ""
-        table.add_row(
-            f"{progress.t:.0f}s",
-            f"{entry['rate']:.0f}{target}",
-            _fmt(entry.get("p50"), " ms"),
-            _fmt(entry.get("p90"), " ms"),
-            _fmt(entry.get("p99"), " ms"),
-            _fmt(entry.get("max"), " ms"),
-            _fmt((total.get("latency_ms") or {}).get("p99"), " ms"),
-            _fmt(entry["errors"]),
-            _fmt(entry["dropped"]),
-            _fmt(entry["in_flight"]),
-            _hpa_text(progress.hpa)[4:] or "-",
+        latency = total.get("latency_ms") or {}
+        requests = total.get("requests") or {}
+        target = f" of {entry['target_rate']:,.0f}/s target" if entry.get("target_rate") is not None else ""
+        grid.add_row("time", f"{progress.t:.0f} s")
+        grid.add_row("rate", f"{entry['rate']:,.0f}/s{target}   in flight {entry['in_flight']}")
+        grid.add_row(
+            "latency ms",
+            f"p50 {_fmt(entry.get('p50'), '', 2)}  p90 {_fmt(entry.get('p90'), '', 2)}  "
+            f"p99 {_fmt(entry.get('p99'), '', 2)}  max {_fmt(entry.get('max'), '', 2)}   "
+            f"(whole run: p99 {_fmt(latency.get('p99'), '', 2)})",
         )
-        return table
+        grid.add_row(
+            "errors",
+            f"{entry['errors']} this second, {_fmt(requests.get('errors'))} in all; dropped {_fmt(requests.get('dropped'))}",
+        )
+        grid.add_row("HPA", _hpa_text(progress.hpa)[4:] or "-")
+        return Panel(grid, title=title, expand=False)
 
     def update(self, progress) -> None:
         if self.mode == "rich" and self.live is not None:

@@ -85,3 +85,24 @@ def test_bad_input_is_one_line_and_exit_2(cli, cluster, args, message):
     assert result.exit_code == 2, result.stderr
     assert message in result.stderr.splitlines()[0]
     assert not [call for call in api.calls if call[0] == "apply"]
+
+
+def test_live_panel_shows_rate_percentiles_errors_and_the_hpa():
+    import io
+
+    from rich.console import Console
+
+    from mlopsctl.cli.loadtest import LiveView
+    from mlopsctl.services.loadtest import HpaSample, Progress
+
+    line = json.loads(progress(3))
+    hpa = HpaSample(3.0, 2, 4, 87, 50, 2, 10)
+    view = LiveView("none", quiet=True, color=False)
+    out = io.StringIO()
+    Console(file=out, width=80, no_color=True).print(
+        view._render(Progress(3.0, "run", line["interval"], line["summary"], hpa))
+    )
+    text = out.getvalue()
+    assert "100/s of 100/s target" in text
+    assert "p50 3.00  p90 6.00  p99 12.00" in text
+    assert "2→4 replicas, CPU 87%/50%" in text
