@@ -259,7 +259,13 @@ def _up(
     status = run.status
     timeout = request.timeout
     if spec is not None:
-        run.step("check kind and Docker", lambda: f"kind v{'.'.join(map(str, deps.kind.ensure_installed()))}")
+
+        def check() -> str:
+            version = ".".join(map(str, deps.kind.ensure_installed()))
+            clusters = deps.kind.clusters()  # lists containers: fails early, with a hint, when Docker is down
+            return f"kind v{version}; {len(clusters)} Kind cluster(s) on this Docker"
+
+        run.step("check kind and Docker", check)
 
         def create() -> tuple[str, str]:
             if spec.name in deps.kind.clusters():
