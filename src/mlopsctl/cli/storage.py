@@ -58,7 +58,8 @@ def _status_table(result):
     table.add_row("ready replicas", str(result.ready_replicas))
     table.add_row("volume", f"{result.volume or '-'} ({result.volume_phase or 'unknown'}, {result.capacity or '?'})")
     table.add_row("in-cluster endpoint", result.endpoint or "-")
-    table.add_row("host endpoint", result.host_endpoint or "-")
+    reachable = {True: "answers", False: "does not answer", None: "not probed"}[result.host_reachable]
+    table.add_row("host endpoint", f"{result.host_endpoint or '-'} ({reachable})")
     table.add_row("tenants", ", ".join(result.tenants) or "-")
     table.add_row("isolation", result.isolation or "-")
     table.add_row("problems", "; ".join(result.problems) or "none")
@@ -121,7 +122,19 @@ def status(ctx: typer.Context) -> None:
     """Engine, readiness, volume, endpoints, tenants with credentials, and what is wrong."""
     from mlopsctl.services.storage import storage_status
 
-    cli_context.emit(ctx, storage_status(kube_api(ctx)), _status_table)
+    cli_context.emit(ctx, storage_status(kube_api(ctx), probe=_healthy), _status_table)
+
+
+def _healthy(url: str) -> bool:
+    """GET the store's health endpoint from this machine, briefly."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
 
 
 @storage_app.command("uninstall")

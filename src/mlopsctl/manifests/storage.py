@@ -97,6 +97,10 @@ class StoreSpec:
         return self.image or SEAWEEDFS_IMAGE
 
     @property
+    def health_path(self) -> str:
+        return "/minio/health/live" if self.engine == "minio" else "/healthz"
+
+    @property
     def isolation_enforced(self) -> bool:
         return self.engine == "seaweedfs"
 

@@ -76,6 +76,7 @@ class StorageStatus:
     host_endpoint: str | None = None
     tenants: list[str] = field(default_factory=list)
     isolation: str | None = None
+    host_reachable: bool | None = None  # None: not probed
     problems: list[str] = field(default_factory=list)
 
 
@@ -312,7 +313,8 @@ def store_endpoints(api: KubeApi) -> tuple[str, str]:
     return M.in_cluster_endpoint(), M.host_endpoint(spec.node_port)
 
 
-def storage_status(api: KubeApi) -> StorageStatus:
+def storage_status(api: KubeApi, probe: Callable[[str], bool] | None = None) -> StorageStatus:
+    """The store as the cluster sees it; with `probe` (URL -> healthy?) also whether the host endpoint answers."""
     namespace = api.get("v1", "Namespace", C.STORAGE_NAMESPACE)
     if namespace is None:
         return StorageStatus(installed=False, namespace=C.STORAGE_NAMESPACE, problems=["not installed"])
@@ -344,6 +346,13 @@ def storage_status(api: KubeApi) -> StorageStatus:
             problems.append(f"tenant {tenant} has no {C.MODEL_STORE_SECRET} Secret (run `mlopsctl storage install`)")
     if api.get("v1", "Service", M.STORE_NAME, C.STORAGE_NAMESPACE) is None:
         problems.append(f"Service {M.STORE_NAME} is missing")
+    reachable = None
+    if probe is not None:
+        reachable = probe(M.host_endpoint(spec.node_port) + spec.health_path)
+        if not reachable:
+            problems.append(
+                f"{M.host_endpoint(spec.node_port)} does not answer from here (is the NodePort mapped to the host?)"
+            )
     return StorageStatus(
         installed=True,
         namespace=C.STORAGE_NAMESPACE,
@@ -357,6 +366,7 @@ def storage_status(api: KubeApi) -> StorageStatus:
         host_endpoint=M.host_endpoint(spec.node_port),
         tenants=sorted(set(tenant_creds) | set(tenants)) if spec.isolation_enforced else list(tenants),
         isolation=isolation_text(spec),
+        host_reachable=reachable,
         problems=problems,
     )
 

@@ -22,6 +22,7 @@ def api(monkeypatch):
         }
     )
     monkeypatch.setattr("mlopsctl.adapters.kube.connect", lambda *args, **kwargs: api)
+    monkeypatch.setattr("mlopsctl.cli.storage._healthy", lambda url: url == "http://127.0.0.1:30333/healthz")
     return api
 
 
@@ -37,6 +38,7 @@ def test_install_then_status_as_json(cli, api):
     assert admin["AWS_SECRET_ACCESS_KEY"] not in result.stdout + result.stderr  # no key material printed
     status = json.loads(cli("-o", "json", "storage", "status").stdout)
     assert status["installed"] and status["host_endpoint"] == "http://127.0.0.1:30333"
+    assert status["host_reachable"] is True
     assert api.get("v1", "Secret", C.MODEL_STORE_SECRET, "tenant-a") is not None
 
 

@@ -213,3 +213,14 @@ def test_cluster_installer_installs_the_default_store_for_the_tenants_already_ap
     line = S.cluster_installer(api, None)
     assert line.startswith("seaweedfs, 2 tenant(s)") and "enforced" in line
     assert _secret(api, C.MODEL_STORE_SECRET, "tenant-b")["S3_ENDPOINT_URL"] == M.in_cluster_endpoint()
+
+
+def test_status_probes_the_host_endpoint_when_asked(api):
+    S.install_storage(api, spec=M.StoreSpec(node_port=30444), wait=False)
+    asked = []
+    status = S.storage_status(api, probe=lambda url: asked.append(url) or False)
+    assert asked == ["http://127.0.0.1:30444/healthz"]
+    assert status.host_reachable is False
+    assert any("does not answer from here" in p for p in status.problems)
+    assert S.storage_status(api, probe=lambda url: True).host_reachable is True
+    assert S.storage_status(api).host_reachable is None
