@@ -126,3 +126,19 @@ def test_image_load(cli, world):
     loaded = cli("image", "load", "--tag", BUILT)
     assert loaded.exit_code == ExitCode.OK, loaded.stderr
     assert ("load", "mlopsctl", "image.tar") in kind.calls
+
+
+def test_docker_down_exits_3_before_anything_is_created(cli, world, monkeypatch):
+    from mlopsctl.errors import PrerequisiteMissing
+
+    kind, images, *_ = world
+
+    def down():
+        raise PrerequisiteMissing("kind get clusters failed: the Docker daemon is not running", hint="start Docker")
+
+    monkeypatch.setattr(kind, "clusters", down)
+    result = cli("cluster", "up")
+    assert result.exit_code == ExitCode.PREREQUISITE_MISSING == 3
+    assert "failed at 'check kind and Docker'" in result.stderr
+    assert "hint: start Docker" in result.stderr
+    assert images.calls == []
