@@ -16,6 +16,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -215,11 +216,12 @@ class DockerImages:
         image = self.client.image.inspect(reference)
         config = getattr(image, "config", None)
         created = getattr(image, "created", None)
+        created_text = created.isoformat() if isinstance(created, datetime) else str(created or "")
         return ImageInfo(
             id=str(image.id),
             tags=tuple(getattr(image, "repo_tags", None) or ()),
             size_bytes=int(getattr(image, "size", 0) or 0),
-            created=created.isoformat() if hasattr(created, "isoformat") else str(created or ""),
+            created=created_text,
             user=str(getattr(config, "user", "") or ""),
             labels=dict(getattr(config, "labels", None) or {}),
         )
