@@ -95,3 +95,15 @@ def test_cli_reads_endpoint_and_keys_from_the_cluster_and_sets_a_model(cli, monk
     deployment = api.get("apps/v1", "Deployment", C.APP_NAME, "tenant-a")
     annotations = deployment["spec"]["template"]["metadata"]["annotations"]
     assert annotations[C.MODEL_VERSION_ANNOTATION] == "cli-set-1"
+
+
+def test_cli_pull_of_a_tampered_model_exits_6(cli, s3_server, s3_env, no_cluster, artifact_factory, tmp_path):
+    from mlopsctl.adapters.s3 import Boto3ObjectStore
+
+    assert cli("model", "push", str(artifact_factory("cli-tamper")), env=s3_env).exit_code == ExitCode.OK
+    admin = Boto3ObjectStore(s3_server.endpoint, s3_server.admin.access_key_id, s3_server.admin.secret_access_key)
+    admin.put_bytes(M.CATALOG_BUCKET, "models/cli-tamper/model.skops", b"swapped")
+    result = cli("model", "pull", "cli-tamper", str(tmp_path / "out"), env=s3_env)
+    assert result.exit_code == ExitCode.VERIFICATION_FAILED
+    assert "checksum mismatch" in result.stderr
+    assert not (tmp_path / "out" / "model.skops").exists()
