@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from mlopsctl import constants as c
 from mlopsctl.analysis.inventory import Inventory
@@ -163,34 +164,57 @@ class TenantIndex:
         return peer.namespace if peer.pod and peer.namespace in self.tenants else None
 
 
-def network_expectation(source: Peer, destination: Peer, port: int, protocol: str, tenants: TenantIndex):
-    """(expected allowed, the rule that demands it), or None when the expectations say nothing about it."""
+class NetworkRule(NamedTuple):
+    """What the isolation rules demand of one connection."""
+
+    expected: bool  # allowed or denied
+    rule: str
+    # Only the tenant's own (egress) side is demanded: the destination may admit fewer tenants (the object store
+    # admits a tenant's namespace only once it was granted a bucket).
+    egress_only: bool = False
+
+
+def judge(rule: NetworkRule, verdict: Verdict) -> tuple[str, bool]:
+    """(what the policies do, whether that meets the rule)."""
+    if rule.egress_only and rule.expected and verdict.egress is not None and not verdict.allowed:
+        if verdict.egress.allowed:
+            return "egress allowed (the destination does not admit this tenant)", True
+        return "denied", False
+    observed = "possibly allowed" if verdict.uncertain else "allowed" if verdict.allowed else "denied"
+    passed = verdict.allowed == rule.expected and not (verdict.uncertain and not rule.expected)
+    return observed, passed
+
+
+def network_expectation(
+    source: Peer, destination: Peer, port: int, protocol: str, tenants: TenantIndex
+) -> NetworkRule | None:
+    """What the isolation rules demand of this connection, or None when they say nothing about it."""
     src_tenant, dst_tenant = tenants.of(source), tenants.of(destination)
     if src_tenant and dst_tenant:
         if src_tenant != dst_tenant:
-            return False, "no traffic between tenants"
+            return NetworkRule(False, "no traffic between tenants")
         if port == c.CONTAINER_PORT and protocol == "TCP":
-            return True, "same-tenant traffic to the service port"
+            return NetworkRule(True, "same-tenant traffic to the service port")
         return None
     if dst_tenant:
         monitoring = source.namespace == c.MONITORING_NAMESPACE and source.pod
         if monitoring and port == c.CONTAINER_PORT and protocol == "TCP":
-            return True, "monitoring scrapes the tenant's metrics port"
+            return NetworkRule(True, "monitoring scrapes the tenant's metrics port")
         return None
     if not src_tenant:
         return None
     if destination.role == APISERVER_ROLE:
-        return False, "no tenant traffic to the API server"
+        return NetworkRule(False, "no tenant traffic to the API server")
     if destination.namespace == c.MONITORING_NAMESPACE:
-        return False, "no tenant traffic to monitoring"
+        return NetworkRule(False, "no tenant traffic to monitoring")
     if destination.namespace == c.DNS_NAMESPACE:
         if is_kube_dns(destination) and port == DNS_PORT and protocol in ("UDP", "TCP"):
-            return True, "tenant DNS to kube-dns"
-        return False, "nothing else in kube-system"
+            return NetworkRule(True, "tenant DNS to kube-dns")
+        return NetworkRule(False, "nothing else in kube-system")
     if destination.namespace == c.STORAGE_NAMESPACE:
         if port == c.STORAGE_S3_PORT and protocol == "TCP":
-            return True, "tenant to the object store's S3 port"
-        return False, "no other object store port"
+            return NetworkRule(True, "tenant to the object store's S3 port", egress_only=True)
+        return NetworkRule(False, "no other object store port")
     return None
 
 
@@ -203,17 +227,13 @@ def check_network(
         expectation = network_expectation(source, destination, port, protocol, index)
         if expectation is None:
             continue
-        expected, rule = expectation
-        observed = "allowed" if verdict.allowed else "denied"
-        if verdict.uncertain:
-            observed = "possibly allowed"
-        passed = verdict.allowed == expected and not (verdict.uncertain and not expected)
+        observed, passed = judge(expectation, verdict)
         results.append(
             Expectation(
                 "network",
                 f"{source.id} -> {destination.id} {port}/{protocol}",
-                rule,
-                "allowed" if expected else "denied",
+                expectation.rule,
+                "allowed" if expectation.expected else "denied",
                 observed,
                 passed,
                 verdict.reason,

@@ -21,7 +21,14 @@ from typing import Any
 from mlopsctl import constants as c
 from mlopsctl.adapters.base import KubeApi
 from mlopsctl.analysis.inventory import peer_from_object
-from mlopsctl.analysis.isolation import APISERVER_ROLE, TenantIndex, is_kube_dns, network_expectation
+from mlopsctl.analysis.isolation import (
+    APISERVER_ROLE,
+    NetworkRule,
+    TenantIndex,
+    is_kube_dns,
+    judge,
+    network_expectation,
+)
 from mlopsctl.analysis.netpol import ContainerPort, Network, Peer, PolicyError, parse_policy
 from mlopsctl.errors import NotFound, VerificationFailed
 from mlopsctl.progress import NullStatus, Status
@@ -80,7 +87,8 @@ class Probe:
     target: Target
     expected: bool | None  # the evaluator's verdict over the backends; None when they disagree
     reason: str
-    isolation: tuple[bool, str] | None
+    isolation: NetworkRule | None
+    isolation_ok: bool = True  # whether the policies meet the isolation rule
     http: bool = False  # probe with `wget` (a monitoring pod without Python)
     container: str | None = None
 
@@ -277,7 +285,8 @@ def plan(snap: ClusterSnapshot) -> list[Probe]:
         )
         peer, port = target.backends[0]
         isolation = network_expectation(source, peer, port, target.protocol, index)
-        probes.append(Probe(source, target, expected, reason, isolation, http, container))
+        isolation_ok = isolation is None or all(judge(isolation, verdict)[1] for verdict in verdicts)
+        probes.append(Probe(source, target, expected, reason, isolation, isolation_ok, http, container))
 
     dns_services = [
         s
@@ -468,10 +477,12 @@ def verify_network(
             outcome = run_probe(api, probe, attempts=attempts, backoff=backoff, timeout=timeout, sleep=sleep, now=now)
             detail = probe.reason
             passed = outcome.connected is not None and outcome.connected == probe.expected
-            if probe.isolation is not None and probe.expected is not None and probe.isolation[0] != probe.expected:
+            if probe.isolation is not None and not probe.isolation_ok:
                 passed = False
-                wanted = "allowed" if probe.isolation[0] else "denied"
-                detail = f"the policies break the isolation rule '{probe.isolation[1]}' (should be {wanted}): {detail}"
+                wanted = "allowed" if probe.isolation.expected else "denied"
+                detail = (
+                    f"the policies break the isolation rule '{probe.isolation.rule}' (should be {wanted}): {detail}"
+                )
             if probe.expected is False and outcome.connected:
                 enforcement_breaches.append(name)
                 detail = f"denied by policy but connected: the CNI does not enforce NetworkPolicy. {detail}"

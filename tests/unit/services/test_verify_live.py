@@ -552,3 +552,42 @@ def test_without_api_server_endpoints_the_service_is_still_probed():
     report, _ = _network(api, tenants=["tenant-a"])
     assert not _by_name(report, "API server endpoint")
     assert any("default/kubernetes) could not be read" in note for note in report.notes)
+
+
+def test_object_store_that_admits_only_granted_tenants_passes():
+    from tests.unit.services.verify_cluster import STORE_POD_IP, STORE_SERVICE_IP
+
+    api = cluster()
+    for obj in [
+        {"podSelector": {}, "policyTypes": ["Ingress"], "name": "default-deny"},
+        {
+            "name": "allow-s3-from-tenants",
+            "podSelector": {"matchLabels": {"app": "store"}},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "tenant-a"}}}],
+                    "ports": [{"port": c.STORAGE_S3_PORT}],
+                }
+            ],
+        },
+    ]:
+        name = obj.pop("name")
+        api.add(
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": {"name": name, "namespace": c.STORAGE_NAMESPACE},
+                "spec": obj,
+            }
+        )
+    network = ScriptedNetwork()
+    network.allowed -= {
+        ("tenant-b/inference-b1", STORE_SERVICE_IP, c.STORAGE_S3_PORT, "TCP"),
+        ("tenant-b/inference-b1", STORE_POD_IP, c.STORAGE_S3_PORT, "TCP"),
+    }
+    api.exec_handler = network
+    report, _ = _network(api)
+    assert report.passed, [(c.name, c.observed, c.detail) for c in report.checks if not c.passed]
+    s3 = _by_name(report, f"tenant-b/inference-b1 -> object store service object-store/s3 {STORE_SERVICE_IP}")[0]
+    assert s3.expected == "denied" and s3.observed.startswith("blocked")

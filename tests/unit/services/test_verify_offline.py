@@ -220,3 +220,71 @@ def test_extra_checks_are_added():
 
     report = rbac_offline(rendered(), [AccessCheck("get", "leases", "coordination.k8s.io")])
     assert any(r["resource"] == "leases" and r["group"] == "coordination.k8s.io" for r in report.checks)
+
+
+def _store(admitted: list[str]) -> list[dict]:
+    """The object store as the storage manifests shape it: default deny, S3 admitted from granted tenants."""
+    np = "networking.k8s.io/v1"
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "object-store"}},
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "seaweedfs", "namespace": "object-store"},
+            "spec": {
+                "template": {
+                    "metadata": {"labels": {"app": "store"}},
+                    "spec": {"containers": [{"name": "s", "ports": [{"name": "s3", "containerPort": 8333}]}]},
+                }
+            },
+        },
+        {
+            "apiVersion": np,
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "default-deny-all", "namespace": "object-store"},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        },
+        {
+            "apiVersion": np,
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "allow-s3-from-tenants", "namespace": "object-store"},
+            "spec": {
+                "podSelector": {"matchLabels": {"app": "store"}},
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {
+                                "namespaceSelector": {
+                                    "matchExpressions": [
+                                        {"key": "kubernetes.io/metadata.name", "operator": "In", "values": admitted}
+                                    ]
+                                }
+                            }
+                        ],
+                        "ports": [{"protocol": "TCP", "port": 8333}],
+                    }
+                ],
+            },
+        },
+    ]
+
+
+def test_object_store_admitting_only_granted_tenants_still_meets_the_tenant_side():
+    report = network_offline([*rendered(), *_store(["tenant-a"])])
+    assert report.passed, failed(report)
+    assert not any("object-store/object-store" in peer for peer in report.peers)  # the real store, not a stand-in
+    s3 = {e.check: e for e in report.expectations if e.check.endswith("object-store/seaweedfs 8333/TCP")}
+    assert s3["tenant-a/inference -> object-store/seaweedfs 8333/TCP"].observed == "allowed"
+    assert s3["tenant-b/inference -> object-store/seaweedfs 8333/TCP"].observed == (
+        "egress allowed (the destination does not admit this tenant)"
+    )
+
+
+def test_tenant_egress_closed_to_the_store_is_caught():
+    objects = [o for o in rendered() if o["metadata"]["name"] != "allow-object-store-egress"]
+    report = network_offline([*objects, *_store(["tenant-a", "tenant-b"])])
+    assert failed(report) == {
+        "tenant-a/inference -> object-store/seaweedfs 8333/TCP",
+        "tenant-b/inference -> object-store/seaweedfs 8333/TCP",
+    }
