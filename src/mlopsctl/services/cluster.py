@@ -357,7 +357,7 @@ def _up(
 
         run.step("push the image", push)
 
-    specs = [_tenant_spec(name, result.image) for name in request.tenants]
+    specs = [_tenant_spec(api, name, result.image) for name in request.tenants]
     for tenant in specs:
         run.step(f"apply tenant {tenant.name}", lambda t=tenant: _apply_tenant(api, t, status))
         result.tenants.append(tenant.name)
@@ -374,9 +374,16 @@ def _tags(*references: str) -> list[str]:
     return list(dict.fromkeys(references))
 
 
-def _tenant_spec(name: str, image: str):
+def _tenant_spec(api: KubeApi, name: str, image: str):
+    """The default tenant's spec: the one stored on its namespace when it exists (so a re-run keeps what
+    `tenant add` or `tenant set-model` changed), with the image this run built."""
     from mlopsctl.manifests.tenant import TenantSpec
 
+    namespace = api.get("v1", "Namespace", name)
+    stored = ((namespace or {}).get("metadata") or {}).get("annotations", {}).get(c.TENANT_SPEC_ANNOTATION)
+    if namespace is not None and tenants_service.is_managed(namespace) and stored:
+        with contextlib.suppress(UsageError):
+            return TenantSpec.from_json(stored).replace(image=image, service_monitor=True)
     # The ServiceMonitor is skipped (with a note) while the monitoring CRDs are absent, applied once they exist.
     return TenantSpec.create(name, image=image, service_monitor=True)
 

@@ -376,3 +376,22 @@ def test_an_unreachable_api_server_is_named_as_the_failing_step():
         svc.cluster_up(svc.ClusterUpRequest(), deps, NullStatus())
     assert caught.value.message.startswith("cluster up failed at 'connect to the API server': cannot reach")
     assert caught.value.hint.startswith("is it running?; nothing was deleted")
+
+
+def test_a_rerun_keeps_what_was_changed_on_a_default_tenant():
+    from mlopsctl.manifests.tenant import TenantSpec
+    from mlopsctl.services import tenant as tenants
+
+    deps, api, *_ = make()
+    svc.cluster_up(svc.ClusterUpRequest(), deps, NullStatus())
+    tenants.add_tenant(
+        api, TenantSpec.create("tenant-a", image=BUILT, max_replicas=3, model_version="v7"), NullStatus()
+    )
+
+    svc.cluster_up(svc.ClusterUpRequest(), deps, NullStatus())
+
+    hpa = api.get("autoscaling/v2", "HorizontalPodAutoscaler", "inference", "tenant-a")
+    assert hpa["spec"]["maxReplicas"] == 3
+    template = api.get("apps/v1", "Deployment", "inference", "tenant-a")["spec"]["template"]
+    assert template["metadata"]["annotations"][c.MODEL_VERSION_ANNOTATION] == "v7"
+    assert template["spec"]["containers"][0]["image"] == BUILT
