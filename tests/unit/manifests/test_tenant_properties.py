@@ -9,7 +9,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlopsctl import constants
-from mlopsctl.manifests.tenant import InvalidTenantSpec, TenantSpec, render_tenant, render_yaml
+from mlopsctl.manifests.templating import render_documents
+from mlopsctl.manifests.tenant import (
+    SERVICE_MONITOR_TEMPLATE,
+    TEMPLATES,
+    InvalidTenantSpec,
+    TenantSpec,
+    _context,
+    render_tenant,
+    render_yaml,
+)
 
 from .schemas import CRD_KINDS, VERSIONS, schema_errors
 
@@ -79,6 +88,10 @@ def test_valid_specs_render_schema_valid_objects(name, options, version):
     assert "replicas" not in deployment["spec"]
     assert ("ServiceMonitor" in {o["kind"] for o in objects}) == spec.service_monitor
     assert render_yaml(render_tenant(TenantSpec.from_json(spec.to_json()))) == render_yaml(objects)
+    # Structure reuse between tenants gives exactly what rendering each template afresh gives.
+    templates = (*TEMPLATES, SERVICE_MONITOR_TEMPLATE) if spec.service_monitor else TEMPLATES
+    context = _context(spec)
+    assert objects == [doc for template in templates for doc in render_documents(template, context)]
 
 
 @settings(max_examples=60, deadline=None)
