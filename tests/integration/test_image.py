@@ -200,6 +200,11 @@ def test_the_container_serves_readonly_as_uid_10001_on_the_host_network(docker, 
         probe = "import pathlib\ntry:\n    pathlib.Path('/opt/x').write_text('x')\n    print('writable')\nexcept OSError:\n    print('read-only')"
         assert container.execute(["python", "-c", probe]).strip() == "read-only"
         assert container.execute(["python", "-c", "open('/tmp/ok', 'w').write('x'); print('ok')"]).strip() == "ok"
+
+        # SIGTERM (what the kubelet sends) shuts the server down cleanly, well within the grace period.
+        container.stop(time=20)
+        container.reload()
+        assert container.state.exit_code == 0, container.logs()[-2000:]
     finally:
         container.remove(force=True)
     assert not docker.container.exists(container.id)
