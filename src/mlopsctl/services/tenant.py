@@ -175,9 +175,24 @@ def interruptible(done: Callable[[], str]) -> Iterator[None]:
 def wait_rollout(
     api: KubeApi, namespace: str, name: str, timeout: float, status: Status, done: Callable[[], str]
 ) -> KubeObject:
+    seen: list[str] = []
+
+    def progress(deployment: KubeObject | None) -> bool:
+        """rollout_complete, plus a progress note whenever the replica counts move."""
+        state = (deployment or {}).get("status") or {}
+        wanted = ((deployment or {}).get("spec") or {}).get("replicas", 1)
+        line = (
+            f"{namespace}/{name}: {state.get('updatedReplicas', 0)}/{wanted} updated, "
+            f"{state.get('availableReplicas', 0)}/{wanted} available"
+        )
+        if deployment is not None and (not seen or seen[-1] != line):
+            seen.append(line)
+            status.note(line)
+        return rollout_complete(deployment)
+
     with interruptible(done):
         try:
-            found = api.wait_for("apps/v1", "Deployment", name, namespace, rollout_complete, timeout)
+            found = api.wait_for("apps/v1", "Deployment", name, namespace, progress, timeout)
         except TimeoutError as exc:
             raise ClusterError(
                 f"Deployment {namespace}/{name} did not finish rolling out within {timeout:.0f}s",

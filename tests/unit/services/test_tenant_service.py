@@ -333,3 +333,36 @@ def test_format_age(seconds, text):
     from datetime import timedelta
 
     assert svc.format_age(now - timedelta(seconds=seconds), now) == text
+
+
+def test_the_rollout_wait_reports_progress_as_replicas_move():
+    class Recording:
+        def __init__(self):
+            self.notes = []
+
+        def step(self, title):
+            return NullStatus().step(title)
+
+        def note(self, message):
+            self.notes.append(message)
+
+    class Watching(FakeKubeApi):
+        """wait_for sees three states of the Deployment, as a watch would."""
+
+        def wait_for(self, api_version, kind, name, namespace, condition, timeout):
+            for available in (0, 0, 1, 2):
+                state = {"metadata": {"generation": 1}, "spec": {"replicas": 2},
+                         "status": {"observedGeneration": 1, "replicas": 2, "updatedReplicas": 2,
+                                    "availableReplicas": available}}  # fmt: skip
+                if condition(state):
+                    return state
+            raise TimeoutError
+
+    recording = Recording()
+    found = svc.wait_rollout(Watching(), "tenant-c", "inference", 30, recording, lambda: "")
+    assert found["status"]["availableReplicas"] == 2
+    assert recording.notes == [
+        "tenant-c/inference: 2/2 updated, 0/2 available",
+        "tenant-c/inference: 2/2 updated, 1/2 available",
+        "tenant-c/inference: 2/2 updated, 2/2 available",
+    ]
