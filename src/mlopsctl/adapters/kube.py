@@ -21,7 +21,7 @@ from typing import Any
 
 from mlopsctl.adapters.base import AccessReview, ExecResult, KubeObject
 from mlopsctl.constants import FIELD_MANAGER
-from mlopsctl.errors import ClusterUnreachable, Conflict, Forbidden, MlopsctlError, NotFound, UsageError
+from mlopsctl.errors import ClusterError, ClusterUnreachable, Conflict, Forbidden, MlopsctlError, NotFound, UsageError
 
 CONNECT_HINT = "is the cluster running? check `kubectl cluster-info`, or pick another one with --context"
 _CONFLICT_MANAGER = re.compile(r'conflict with "([^"]+)"')
@@ -83,6 +83,12 @@ def translate_api_error(exc: Any, what: str, *, apply: bool = False) -> Mlopsctl
         return Conflict(f"{what}: conflict: {reason}", hint="re-run the command; it converges")
     if code == 422:
         return UsageError(f"{what}: rejected by the API server: {reason}")
+    if code in (400, 405, 410, 415):
+        return ClusterError(f"{what}: the API server refused the request ({code}): {reason}",
+                            hint="the cluster's Kubernetes version may not support it; see `mlopsctl cluster status`")  # fmt: skip
+    if code == 429 or (isinstance(code, int) and code >= 500):
+        return ClusterUnreachable(f"{what}: the API server answered {code}: {reason}",
+                                  hint="the API server is overloaded or unhealthy; retry in a moment")  # fmt: skip
     return ClusterUnreachable(f"{what}: the API server answered {code}: {reason}", hint=CONNECT_HINT)
 
 
