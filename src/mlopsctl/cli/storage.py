@@ -82,36 +82,39 @@ def _uninstall_table(result):
 @storage_app.command("install")
 def install(
     ctx: typer.Context,
-    engine: Annotated[str, typer.Option("--engine", help="seaweedfs (default) or minio.")] = "seaweedfs",
+    engine: Annotated[
+        str | None, typer.Option("--engine", help="seaweedfs (the default) or minio; kept from the install.")
+    ] = None,
     image: Annotated[
         str | None,
         typer.Option("--image", help="Image with a pinned tag or digest (required for minio; no public images)."),
     ] = None,
-    size: Annotated[str, typer.Option("--size", help="Volume size.")] = "5Gi",
+    size: Annotated[str | None, typer.Option("--size", help="Volume size (5Gi).")] = None,
     storage_class: Annotated[
         str | None, typer.Option("--storage-class", help="StorageClass (default: the cluster's default).")
     ] = None,
     node_port: Annotated[int | None, typer.Option("--node-port", help="NodePort for host access (30333).")] = None,
-    region: Annotated[str, typer.Option("--region", help="Region the S3 clients sign for.")] = "us-east-1",
+    region: Annotated[str | None, typer.Option("--region", help="Region the S3 clients sign for (us-east-1).")] = None,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait until the store is ready.")] = True,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for readiness.")] = 300,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Server-side dry run: validate, change nothing.")] = False,
 ) -> None:
-    """Install (or update) the object store. Idempotent: credentials that exist are kept."""
-    from mlopsctl import constants as C
-    from mlopsctl.manifests.storage import StoreSpec
-    from mlopsctl.services.storage import install_storage
+    """Install (or update) the object store. Idempotent: credentials that exist are kept, and options not
+    given keep their installed values."""
+    from mlopsctl.services.storage import install_storage, resolve_spec
 
-    spec = StoreSpec(
+    api = kube_api(ctx)
+    spec = resolve_spec(
+        api,
         engine=engine,
         image=image,
         storage_size=size,
         storage_class=storage_class,
-        node_port=node_port or C.STORAGE_NODE_PORT,
+        node_port=node_port,
         region=region,
     )
     status = cli_context.status(ctx)
-    result = install_storage(kube_api(ctx), status, spec, wait=wait, timeout=timeout, dry_run=dry_run)
+    result = install_storage(api, status, spec, wait=wait, timeout=timeout, dry_run=dry_run)
     if not spec.isolation_enforced:
         status.note("warning: with MinIO every tenant gets the admin key; isolation in the store is not enforced")
     cli_context.emit(ctx, result, _install_table)

@@ -173,6 +173,20 @@ def _deployment_ready(obj: KubeObject | None) -> bool:
     return int(status.get("availableReplicas") or 0) >= 1 and int(status.get("observedGeneration") or 0) >= generation
 
 
+def resolve_spec(api: KubeApi, **given: Any) -> M.StoreSpec:
+    """The spec to install: the options given (None: not given) over the installed store's spec, else the
+    defaults. Switching the engine of an installed store is refused: its volume holds the other engine's data."""
+    installed = _spec_from_namespace(api.get("v1", "Namespace", C.STORAGE_NAMESPACE))
+    base = installed or M.StoreSpec()
+    options = {key: value for key, value in given.items() if value is not None}
+    if installed and options.get("engine", installed.engine) != installed.engine:
+        raise UsageError(
+            f"the object store runs {installed.engine}; its volume holds that engine's data",
+            hint="to switch engines: `mlopsctl storage uninstall --yes`, then install again (models are lost)",
+        )
+    return M.validate(dataclasses.replace(base, **options))
+
+
 def install_storage(
     api: KubeApi,
     status: Status | None = None,

@@ -48,6 +48,11 @@ def test_install_table_and_minio_warning(cli, api):
     assert result.exit_code == ExitCode.OK, result.stderr
     assert "NOT enforced" in result.stdout
     assert "isolation in the store is not enforced" in result.stderr
+    rerun = cli("-o", "json", "storage", "install", "--no-wait")
+    assert rerun.exit_code == ExitCode.OK, rerun.stderr
+    assert json.loads(rerun.stdout)["engine"] == "minio"  # nothing given: the installed engine stays
+    switch = cli("storage", "install", "--no-wait", "--engine", "seaweedfs")
+    assert switch.exit_code == ExitCode.USAGE and "runs minio" in switch.stderr
 
 
 def test_minio_without_an_image_is_a_usage_error(cli, api):

@@ -224,3 +224,13 @@ def test_status_probes_the_host_endpoint_when_asked(api):
     assert any("does not answer from here" in p for p in status.problems)
     assert S.storage_status(api, probe=lambda url: True).host_reachable is True
     assert S.storage_status(api).host_reachable is None
+
+
+def test_options_not_given_keep_their_installed_values_and_the_engine_cannot_switch(api):
+    assert S.resolve_spec(api) == M.StoreSpec()
+    S.install_storage(api, None, S.resolve_spec(api, engine="minio", image=MINIO, storage_size="7Gi"), wait=False)
+    again = S.resolve_spec(api, storage_class="fast")
+    assert (again.engine, again.image, again.storage_size, again.storage_class) == ("minio", MINIO, "7Gi", "fast")
+    with pytest.raises(UsageError, match="runs minio") as caught:
+        S.resolve_spec(api, engine="seaweedfs")
+    assert "storage uninstall" in caught.value.hint
