@@ -142,3 +142,16 @@ def test_docker_down_exits_3_before_anything_is_created(cli, world, monkeypatch)
     assert "failed at 'check kind and Docker'" in result.stderr
     assert "hint: start Docker" in result.stderr
     assert images.calls == []
+
+
+def test_cluster_up_finds_the_monitoring_and_storage_installers_and_the_fields_it_reports():
+    import dataclasses
+
+    from mlopsctl.cli.cluster import installers
+    from mlopsctl.config import Settings
+    from mlopsctl.services import monitoring, storage
+
+    assert set(installers(Settings())) == {"monitoring", "storage"}
+    reported = {f.name for f in dataclasses.fields(monitoring.InstallResult)}
+    assert {"chart", "chart_version", "grafana_user", "grafana_password", "grafana_password_secret"} <= reported
+    assert {"engine", "namespace", "endpoint"} <= {f.name for f in dataclasses.fields(storage.StorageInstallResult)}
