@@ -390,7 +390,8 @@ def pin_model(
     applied = tenant_service.add_tenant(api, new_spec, status, wait=False, force=force, adopt=adopt)
     changed = [f"{o.kind}/{o.name}" for o in applied.objects if o.action not in ("unchanged", "skipped")]
     if api.get("v1", "Secret", C.MODEL_STORE_SECRET, spec.name) is None:
-        storage.grant_tenant_access(api, status, spec.name)
+        # The store restarts to load the new identity: let it come back before the pods try to read it.
+        storage.grant_tenant_access(api, status, spec.name, wait=wait)
     rolled_out = False
     if wait:
         with status.step(f"waiting for {spec.name}'s pods to load {version}"):

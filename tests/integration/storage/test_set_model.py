@@ -104,3 +104,19 @@ def test_a_failed_rollout_is_reported_with_the_rollback_command(cluster, s3_serv
 def test_an_unknown_tenant_is_not_found(cluster, s3_server):
     with pytest.raises(NotFound, match="tenant nobody not found"):
         registry.set_model(cluster, _admin(s3_server), "nobody", "setm-1", timeout=5)
+
+
+def test_a_new_tenant_with_a_model_gets_its_bucket_credentials_and_version(s3_server, artifact_factory):
+    """What `tenant add T --model VERSION` does: pin_model on a spec whose namespace does not exist yet."""
+    api = RollingApi()
+    storage.install_storage(api, spec=M.StoreSpec(), wait=False)
+    store = _admin(s3_server)
+    registry.push(store, artifact_factory("new-1"))
+
+    result = registry.pin_model(api, store, TenantSpec.create("tenant-c"), "new-1", timeout=5)
+    assert result.uri == "s3://models-tenant-c/models/new-1" and result.rolled_out
+    secret = M.decode_secret(api.get("v1", "Secret", C.MODEL_STORE_SECRET, "tenant-c"))
+    identities = M.decode_secret(api.get("v1", "Secret", M.CONFIG_SECRET, C.STORAGE_NAMESPACE))[M.CONFIG_FILE]
+    assert secret["AWS_ACCESS_KEY_ID"] in identities and "Read:models-tenant-c" in identities
+    policy = api.get("networking.k8s.io/v1", "NetworkPolicy", "allow-s3-from-tenants", C.STORAGE_NAMESPACE)
+    assert "tenant-c" in policy["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchExpressions"][0]["values"]
