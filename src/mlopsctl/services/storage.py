@@ -327,6 +327,16 @@ def store_endpoints(api: KubeApi) -> tuple[str, str]:
     return M.in_cluster_endpoint(), M.host_endpoint(spec.node_port)
 
 
+def _reads_the_store(api: KubeApi, tenant: str) -> bool:
+    """Whether the tenant's spec (on its Namespace) names an s3:// model."""
+    namespace = api.get("v1", "Namespace", tenant) or {}
+    text = (namespace.get("metadata", {}).get("annotations") or {}).get(C.TENANT_SPEC_ANNOTATION) or "{}"
+    try:
+        return str(json.loads(text).get("model_uri") or "").startswith("s3://")
+    except (ValueError, AttributeError):
+        return False
+
+
 def storage_status(api: KubeApi, probe: Callable[[str], bool] | None = None) -> StorageStatus:
     """The store as the cluster sees it; with `probe` (URL -> healthy?) also whether the host endpoint answers."""
     namespace = api.get("v1", "Namespace", C.STORAGE_NAMESPACE)
@@ -356,7 +366,7 @@ def storage_status(api: KubeApi, probe: Callable[[str], bool] | None = None) -> 
     _, tenant_creds = _existing_credentials(api)
     tenants = tenant_namespaces(api)
     for tenant in tenants:
-        if api.get("v1", "Secret", C.MODEL_STORE_SECRET, tenant) is None:
+        if api.get("v1", "Secret", C.MODEL_STORE_SECRET, tenant) is None and _reads_the_store(api, tenant):
             problems.append(f"tenant {tenant} has no {C.MODEL_STORE_SECRET} Secret (run `mlopsctl storage install`)")
     if api.get("v1", "Service", M.STORE_NAME, C.STORAGE_NAMESPACE) is None:
         problems.append(f"Service {M.STORE_NAME} is missing")

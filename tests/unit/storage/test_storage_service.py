@@ -182,7 +182,12 @@ def test_status_reports_what_is_missing(api):
     assert status.installed and status.engine == "seaweedfs" and status.tenants == ["tenant-a"]
     assert "no ready store pod" in status.problems
     assert "volume claim is not bound" in status.problems
-    _tenant_namespace(api, "tenant-c")
+    _tenant_namespace(api, "tenant-c")  # serves the model in its image: needs no store credentials
+    assert not any("tenant-c" in p for p in S.storage_status(api).problems)
+    namespace = api.get("v1", "Namespace", "tenant-c")
+    spec = {"name": "tenant-c", "model_uri": "s3://models-tenant-c/models/v1"}
+    namespace["metadata"]["annotations"] = {C.TENANT_SPEC_ANNOTATION: json.dumps(spec)}
+    api.add(namespace)
     assert any("tenant-c has no model-store-credentials" in p for p in S.storage_status(api).problems)
 
 
