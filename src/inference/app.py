@@ -1,6 +1,7 @@
 """The inference service: `create_app(settings, model_loader)`.
 
-Request path. The two prediction routes are served by a small ASGI layer in front of FastAPI (`ServiceMiddleware`):
+Request path. The two prediction routes are served by a small ASGI layer in front of FastAPI (`ServiceMiddleware`,
+entered from `InferenceApp.__call__` before any of FastAPI's own per-request work):
 it reads the body with a size limit, parses it with orjson, validates it to the rules the OpenAPI document states,
 hands the texts to the micro-batcher and writes the JSON answer. This skips FastAPI's per-request dependency and
 model machinery, which costs more than the prediction itself. Every other route is ordinary FastAPI. The same
@@ -306,6 +307,24 @@ class ServiceMiddleware:
         return int(outcome["status"])
 
 
+class InferenceApp(FastAPI):
+    """FastAPI with the service layer in front of FastAPI's own per-request work.
+
+    FastAPI's `__call__` does telemetry checks and runs Starlette's middleware stack on every request; the
+    prediction routes need none of that, so HTTP requests enter `service_layer` first, which passes everything
+    but the prediction routes on to FastAPI. Lifespan events go straight to FastAPI.
+    """
+
+    service_layer: ServiceMiddleware | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        layer = self.service_layer
+        if layer is None or scope["type"] != "http":
+            await FastAPI.__call__(self, scope, receive, send)
+        else:
+            await layer(scope, receive, send)
+
+
 def _load(
     loader: ModelLoader, state: ModelState, metrics: ServiceMetrics, on_failure: Callable[[str], None] | None
 ) -> None:
@@ -364,7 +383,7 @@ def create_app(
 
     from inference import __version__
 
-    app = FastAPI(
+    app = InferenceApp(
         title="mlopsctl inference",
         version=__version__,
         description="Sentiment predictions for one tenant.",
@@ -386,8 +405,8 @@ def create_app(
         schema = model.model_json_schema()
         return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
-    # These endpoints document the prediction contract; requests to them are answered by ServiceMiddleware,
-    # which runs the same PredictCore. They stay functional so the app also works without the middleware.
+    # These endpoints document the prediction contract; requests to them are answered by the service layer,
+    # which runs the same PredictCore. They stay functional so the app also works without that layer.
     @app.post(
         "/predict",
         response_model=None,
@@ -455,5 +474,8 @@ def create_app(
 
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(ServiceMiddleware, core=core, metrics=metrics, max_body_bytes=settings.max_body_bytes)
+    async def fastapi_app(scope: Any, receive: Any, send: Any) -> None:
+        await FastAPI.__call__(app, scope, receive, send)
+
+    app.service_layer = ServiceMiddleware(fastapi_app, core, metrics, settings.max_body_bytes)
     return app

@@ -21,9 +21,9 @@ import json
 import re
 import struct
 import unicodedata
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -158,6 +158,7 @@ class _CompiledPredictor:
             stop_words=frozenset(stop_words) if stop_words is not None else None,
         )
         self.vocabulary = {term: column for column, term in enumerate(model.vocabulary)}
+        self.n_features = len(model.vocabulary)
         self.idf = np.asarray(model.idf, dtype=np.float64)
         weights = np.asarray(model.weights, dtype=np.float64)
         self.weights_t = np.ascontiguousarray(weights.T)  # (n_features, n_scores)
@@ -171,23 +172,19 @@ class _CompiledPredictor:
         self.calibration = np.asarray(model.calibration, dtype=np.float64)
 
     def _features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(document, column, count) of every distinct known term, sorted by document then column."""
         analyze = self.analyze
-        lookup = self.vocabulary.get
-        docs: list[int] = []
-        columns: list[int] = []
-        counts: list[int] = []
-        for doc, text in enumerate(texts):
-            for token, count in Counter(analyze(text)).items():
-                column = lookup(token)
-                if column is not None:
-                    docs.append(doc)
-                    columns.append(column)
-                    counts.append(count)
-        return (
-            np.asarray(docs, dtype=np.intp),
-            np.asarray(columns, dtype=np.intp),
-            np.asarray(counts, dtype=np.float64),
-        )
+        tokens: list[str] = []
+        lengths: list[int] = []
+        for text in texts:
+            terms = analyze(text)
+            tokens += terms
+            lengths.append(len(terms))
+        columns = np.fromiter(map(self.vocabulary.get, tokens, repeat(-1)), dtype=np.intp, count=len(tokens))
+        docs = np.repeat(np.arange(len(texts), dtype=np.intp), lengths)
+        known = columns >= 0
+        keys, counts = np.unique(docs[known] * self.n_features + columns[known], return_counts=True)
+        return keys // self.n_features, keys % self.n_features, counts.astype(np.float64)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         n = len(texts)
@@ -202,7 +199,8 @@ class _CompiledPredictor:
             norms[norms == 0.0] = 1.0
             values = values / norms[docs]
         # One bincount for all score columns: bin = doc * n_scores + column. Within a bin the additions run in
-        # token order, whatever the other documents are, so results do not depend on the batch.
+        # column order (as in scikit-learn's sorted sparse rows), whatever the other documents are, so results
+        # do not depend on the batch.
         n_scores = self.n_scores
         contributions = values[:, None] * self.weights_t[columns]
         bins = docs[:, None] * n_scores + self.score_index
