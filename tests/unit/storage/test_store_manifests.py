@@ -9,7 +9,7 @@ import pytest
 from mlopsctl import constants as C
 from mlopsctl.errors import UsageError
 from mlopsctl.manifests import storage as M
-from tests.unit.manifests.schemas import VERSIONS, schema_errors
+from tests.unit.manifests.schemas import VERSIONS, schema_errors, validate_with_library
 
 ADMIN = M.Credentials("ADMINKEY", "admin-secret")
 TENANTS = {"tenant-a": M.Credentials("AKEY", "a-secret"), "tenant-b": M.Credentials("BKEY", "b-secret")}
@@ -33,6 +33,15 @@ def _by_kind(objects, kind, name=None):
 def test_every_object_is_schema_valid(engine, image, version):
     for obj in _render(engine=engine, image=image):
         assert schema_errors(obj, version) == []
+
+
+def test_the_library_entry_point_agrees_once_per_kind():
+    seen = set()
+    for obj in _render():
+        if obj["kind"] not in seen:
+            seen.add(obj["kind"])
+            validate_with_library(obj, VERSIONS[-1])
+    assert len(seen) == 7
 
 
 def test_object_set_and_labels():
