@@ -179,8 +179,12 @@ class DockerImages:
         labels: Mapping[str, str] | None = None,
         on_line: LineSink | None = None,
         use_buildx: bool | None = None,
+        network: str | None = None,
     ) -> tuple[str, str]:
-        """Build `context`/Dockerfile; returns (image id, builder used: "buildx" or "legacy")."""
+        """Build `context`/Dockerfile; returns (image id, builder used: "buildx" or "legacy").
+
+        `network="none"` runs the Dockerfile's RUN steps without any network (an offline build).
+        """
         if not tags:
             raise ValueError("a build needs at least one tag")
         sink = on_line or (lambda _line: None)
@@ -193,6 +197,7 @@ class DockerImages:
                     build_args=dict(build_args),
                     labels=dict(labels or {}),
                     load=True,
+                    network=network,
                     progress="plain",
                     stream_logs=True,
                 )
@@ -207,6 +212,7 @@ class DockerImages:
                     tags=list(tags),
                     build_args=dict(build_args),
                     labels=dict(labels or {}),
+                    network=network,
                     quiet=False,
                 )
             writer.flush()

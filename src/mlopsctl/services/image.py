@@ -55,6 +55,7 @@ class DockerImagesApi(Protocol):
         labels: Mapping[str, str] | None = None,
         on_line: Callable[[str], None] | None = None,
         use_buildx: bool | None = None,
+        network: str | None = None,
     ) -> tuple[str, str]: ...
 
     def inspect(self, reference: str) -> ImageInfo | None: ...
@@ -396,8 +397,15 @@ def build_image(
 
     with tempfile.TemporaryDirectory(prefix="mlopsctl-build-") as scratch, status.step(f"Building {image}"):
         context = stage_context(source, wheelhouse, Path(scratch) / "context")
+        # No network for the RUN steps: everything comes from the wheelhouse, and the build proves it.
         image_id, builder = docker.build(
-            context, tags=tags, build_args=build_args, labels=labels, on_line=on_line, use_buildx=request.use_buildx
+            context,
+            tags=tags,
+            build_args=build_args,
+            labels=labels,
+            on_line=on_line,
+            use_buildx=request.use_buildx,
+            network="none",
         )
     info = docker.inspect(image)
     return BuildResult(

@@ -88,13 +88,17 @@ def test_build_uses_buildx_when_present_and_streams_its_plain_progress(tmp_path)
     client = FakeClient(buildx=True)
     lines: list[str] = []
     image_id, builder = DockerImages(client).build(
-        tmp_path, tags=["mlopsctl/inference:0.1.0-abc"], build_args={"BASE_IMAGE": "b"}, on_line=lines.append
+        tmp_path,
+        tags=["mlopsctl/inference:0.1.0-abc"],
+        build_args={"BASE_IMAGE": "b"},
+        on_line=lines.append,
+        network="none",
     )
     assert (image_id, builder) == ("sha256:bx", "buildx")
     name, kwargs = client.calls[0]
     assert name == "build"
     assert kwargs["load"] is True and kwargs["progress"] == "plain" and kwargs["stream_logs"] is True
-    assert kwargs["build_args"] == {"BASE_IMAGE": "b"}
+    assert kwargs["build_args"] == {"BASE_IMAGE": "b"} and kwargs["network"] == "none"
     assert lines == ["#1 [internal] load build definition from Dockerfile", "#5 [build 2/6] RUN pip install"]
 
 
@@ -102,10 +106,12 @@ def test_build_falls_back_to_the_classic_builder_without_buildx(tmp_path, monkey
     monkeypatch.setenv("DOCKER_BUILDKIT", "1")
     client = FakeClient(buildx=False)
     lines: list[str] = []
-    image_id, builder = DockerImages(client).build(tmp_path, tags=["t:1"], build_args={}, on_line=lines.append)
+    image_id, builder = DockerImages(client).build(
+        tmp_path, tags=["t:1"], build_args={}, on_line=lines.append, network="none"
+    )
     assert (image_id, builder) == ("sha256:legacy", "legacy")
     assert [name for name, _ in client.calls] == ["legacy_build"]
-    assert client.calls[0][1]["quiet"] is False
+    assert client.calls[0][1]["quiet"] is False and client.calls[0][1]["network"] == "none"
     assert client.buildkit_during_build == "0"
     assert os.environ["DOCKER_BUILDKIT"] == "1"  # restored afterwards
     # The build log went to the callback, not to stdout (stdout carries results only).

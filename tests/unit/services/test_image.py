@@ -56,9 +56,10 @@ class FakeDocker:
             raise self.probe_error
         return self.python
 
-    def build(self, context, *, tags, build_args, labels=None, on_line=None, use_buildx=None):
+    def build(self, context, *, tags, build_args, labels=None, on_line=None, use_buildx=None, network=None):
         self.builds.append(
             {
+                "network": network,
                 "context_files": sorted(str(p.relative_to(context)) for p in context.rglob("*") if p.is_file()),
                 "tags": tuple(tags),
                 "build_args": dict(build_args),
@@ -245,6 +246,7 @@ def test_build_makes_the_wheelhouse_with_the_host_pip_and_tags_version_and_commi
     assert (result.builder, result.wheels, result.size_bytes, result.seconds) == ("legacy", 3, 420_000_000, 42.5)
     assert result.steps == ["Step 1/2 : ARG BASE_IMAGE"]
     build = docker.builds[0]
+    assert build["network"] == "none"  # an offline build: the wheelhouse is the only source
     assert build["build_args"] == {
         "BASE_IMAGE": "mlopsctl/base:bookworm",
         "VERSION": "0.1.0",
