@@ -139,6 +139,10 @@ def base(
     tag: Annotated[str, typer.Option("--tag", "-t", help="Tag of the base image.")] = "mlopsctl/base:bookworm",
     suite: Annotated[str, typer.Option("--suite", help="Debian suite for debootstrap.")] = "bookworm",
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if the tag exists.")] = False,
+    mirror: Annotated[
+        str | None,
+        typer.Option("--mirror", help="Debian mirror URL for debootstrap, e.g. a local one (default: its own)."),
+    ] = None,
 ) -> None:
     """Make a Debian base image with python3 by debootstrap + docker import (no registry needed; runs as root).
 
@@ -150,7 +154,7 @@ def base(
     from mlopsctl.adapters.runner import SubprocessRunner
     from mlopsctl.services import image as service
 
-    request = service.BaseRequest(tag=tag, suite=suite, force=force, is_root=os.geteuid() == 0)
+    request = service.BaseRequest(tag=tag, suite=suite, force=force, mirror=mirror, is_root=os.geteuid() == 0)
     result = service.make_base(request, DockerImages(), SubprocessRunner(), cli_context.status(ctx))
     cli_context.emit(ctx, result, _base_table)
 

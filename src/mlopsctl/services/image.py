@@ -433,6 +433,7 @@ class BaseRequest:
     suite: str = BASE_SUITE
     packages: tuple[str, ...] = BASE_PACKAGES
     force: bool = False
+    mirror: str | None = None  # None: debootstrap's default Debian mirror
     is_root: bool = True
     workdir: Path | None = None  # where the root filesystem is assembled (default: the system temp dir)
 
@@ -496,7 +497,7 @@ def make_base(
     try:
         with status.step(f"debootstrap {request.suite} (minbase, {', '.join(request.packages)})"):
             argv = ["debootstrap", "--variant=minbase", f"--include={','.join(request.packages)}"]
-            runner.run([*argv, request.suite, str(rootfs)], timeout=3600)
+            runner.run([*argv, request.suite, str(rootfs), *([request.mirror] if request.mirror else [])], timeout=3600)
         with status.step("Trimming caches and documentation"):
             trim_rootfs(rootfs)
         with status.step(f"Importing {tag}"):

@@ -391,6 +391,14 @@ def test_base_is_made_with_debootstrap_trimmed_and_imported(tmp_path):
     assert list(tmp_path.iterdir()) == []  # the scratch tree is gone
 
 
+def test_a_mirror_goes_last_on_the_debootstrap_line(tmp_path):
+    runner = FakeRunner(answers={("debootstrap",): fake_debootstrap})
+    request = service.BaseRequest(workdir=tmp_path, mirror="http://apt.internal.example/debian")
+    service.make_base(request, FakeDocker(), runner, NullStatus())
+    assert runner.calls[0][-3:] == ["bookworm", runner.calls[0][-2], "http://apt.internal.example/debian"]
+    assert runner.calls[0][-2].endswith("/rootfs")
+
+
 def test_an_existing_base_is_reused_unless_forced(tmp_path):
     docker = FakeDocker(images={"mlopsctl/base:bookworm": ImageInfo("sha256:old", (), 1)})
     runner = FakeRunner(answers={("debootstrap",): fake_debootstrap})
