@@ -270,8 +270,14 @@ class DockerImages:
 
     def python_of(self, image: str) -> PythonInfo:
         """Ask `python3` inside `image` for its version and machine (pulls the image if it is not local)."""
+        if self.inspect(image) is None:
+            # Quietly, so the daemon's answer lands in the error message instead of on the terminal.
+            with docker_errors(f"cannot pull {image}"):
+                self.client.image.pull(image, quiet=True)
         with docker_errors(f"cannot run python3 in {image}"):
-            output = self.client.run(image, ["-c", _PYTHON_PROBE], entrypoint="python3", remove=True, networks=["none"])
+            output = self.client.run(
+                image, ["-c", _PYTHON_PROBE], entrypoint="python3", remove=True, networks=["none"], pull="never"
+            )
         return parse_python_probe(str(output), image)
 
 

@@ -32,6 +32,13 @@ class FakeImages:
     def __init__(self) -> None:
         self.known: dict[str, SimpleNamespace] = {}
         self.saved: list[tuple[str, Path]] = []
+        self.pulled: list[tuple[str, bool]] = []
+        self.pull_error: DockerException | None = None
+
+    def pull(self, reference: str, quiet: bool = False) -> None:
+        if self.pull_error:
+            raise self.pull_error
+        self.pulled.append((reference, quiet))
 
     def inspect(self, reference: str) -> SimpleNamespace:
         if reference not in self.known:
@@ -199,12 +206,32 @@ def test_host_python_describes_this_interpreter():
     assert info.version == sys.version_info[:2] and info.machine == platform.machine()
 
 
+def local_image(client: FakeClient, reference: str) -> None:
+    client.image.known[reference] = SimpleNamespace(id="sha256:l", repo_tags=[reference], size=1, config=None)
+
+
 def test_python_probe_runs_python3_without_network():
     client = FakeClient()
+    local_image(client, "mlopsctl/base:bookworm")
     info = DockerImages(client).python_of("mlopsctl/base:bookworm")
     assert info == PythonInfo((3, 11), "x86_64", ("glibc", (2, 36)))
     _, call = client.calls[0]
     assert call["entrypoint"] == "python3" and call["networks"] == ["none"] and call["remove"] is True
+    assert call["pull"] == "never" and client.image.pulled == []
+
+
+def test_python_probe_pulls_a_missing_base_quietly_and_reports_why_a_pull_failed():
+    client = FakeClient()
+    DockerImages(client).python_of("python:3.11-slim")
+    assert client.image.pulled == [("python:3.11-slim", True)]
+
+    client.image.pull_error = docker_error(
+        'Error response from daemon: Get "https://registry.invalid/v2/": dial tcp: lookup registry.invalid: no such host'
+    )
+    with pytest.raises(ExternalCommandFailed) as caught:
+        DockerImages(client).python_of("python:3.12-slim")
+    assert caught.value.message.startswith("cannot pull python:3.12-slim: Error response from daemon")
+    assert "no such host" in caught.value.message
 
 
 @pytest.mark.parametrize(
