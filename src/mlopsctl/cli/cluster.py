@@ -200,6 +200,14 @@ def up(
         typer.Option("--base-image", envvar="MLOPSCTL_BASE_IMAGE", help="Base image for the inference image build."),
     ] = "python:3.11-slim",
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for each readiness step.")] = 300.0,
+    host_ports: Annotated[
+        bool,
+        typer.Option(
+            "--host-ports/--no-host-ports",
+            help="Kind: map the Grafana, Prometheus and object-store NodePorts to 127.0.0.1 "
+            "(--no-host-ports for a second cluster beside the first).",
+        ),
+    ] = True,
 ) -> None:
     """Create (or reuse) the cluster and install everything: metrics-server, the image, tenants, monitoring, storage."""
     from mlopsctl.services import cluster as service
@@ -224,6 +232,7 @@ def up(
         skip_build=skip_build,
         retain=retain,
         timeout=timeout,
+        host_ports=host_ports,
     )
     deps = service.ClusterDeps(
         kind=kind_cli(settings),

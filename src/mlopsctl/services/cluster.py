@@ -20,7 +20,7 @@ from mlopsctl import constants as c
 from mlopsctl.adapters.base import KubeApi, KubeObject
 from mlopsctl.errors import ClusterError, Interrupted, MlopsctlError, NotFound, PrerequisiteMissing, UsageError
 from mlopsctl.manifests import metrics_server as ms
-from mlopsctl.manifests.kind import KindClusterSpec
+from mlopsctl.manifests.kind import DEFAULT_PORT_MAPPINGS, KindClusterSpec
 from mlopsctl.progress import Status
 from mlopsctl.services import tenant as tenants_service
 
@@ -84,6 +84,8 @@ class ClusterUpRequest:
     skip_build: bool = False
     retain: bool = False
     timeout: float = 300.0
+    # Kind only: map the platform NodePorts to 127.0.0.1 (off for a second cluster beside the first).
+    host_ports: bool = True
 
 
 @dataclass
@@ -212,7 +214,12 @@ def cluster_up(request: ClusterUpRequest, deps: ClusterDeps, status: Status) -> 
     kind_mode, name = _adopting(request, deps)
     spec = None
     if kind_mode:
-        spec = KindClusterSpec(name=name, workers=request.workers, kubernetes_version=request.kubernetes_version)
+        spec = KindClusterSpec(
+            name=name,
+            workers=request.workers,
+            kubernetes_version=request.kubernetes_version,
+            port_mappings=DEFAULT_PORT_MAPPINGS if request.host_ports else (),
+        )
     if not kind_mode and not request.registry and not request.skip_build:
         raise UsageError(
             f"adopting the cluster of context {request.context} needs --registry",
@@ -367,7 +374,7 @@ def _up(
             lambda t=tenant: _wait_tenant(api, t.name, timeout, status, run),
         )
     _addons(request, deps, run, api, specs, spec is not None)
-    _summary(result, spec is not None, request)
+    _summary(result, spec is not None and bool(spec.port_mappings), request)
 
 
 def _tags(*references: str) -> list[str]:

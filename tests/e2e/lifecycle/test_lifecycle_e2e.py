@@ -152,7 +152,9 @@ def test_cluster_down_deletes_a_kind_cluster(run, tmp_path):
     (tmp_path / "mlopsctl.yaml").write_text("tenants: []\nplatform:\n  monitoring: false\n  storage: false\n")
     name = "mlopsctl-e2e-down"
     try:
-        up = json_of(run("-o", "json", "cluster", "up", "--name", name, "--workers", "0", "--skip-build"))
+        # --no-host-ports: the shared cluster already holds 30080/30090/30333 on 127.0.0.1.
+        up = json_of(run("-o", "json", "cluster", "up", "--name", name, "--workers", "0", "--skip-build",
+                         "--no-host-ports"))  # fmt: skip
         assert up["created"] is True and up["tenants"] == []
         down = json_of(run("-o", "json", "cluster", "down", "--name", name, "--yes"))
         assert down["deleted"] is True

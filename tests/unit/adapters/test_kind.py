@@ -163,3 +163,10 @@ def test_known_failures_get_their_fix_as_hint(stderr, hint):
     with pytest.raises(ExternalCommandFailed) as caught:
         KindCli(runner).create(KindClusterSpec())
     assert hint in caught.value.hint
+
+
+def test_a_cluster_without_host_ports_has_no_port_mappings():
+    runner = FakeRunner()
+    KindCli(runner).create(KindClusterSpec(name="second", port_mappings=()))
+    config = yaml.safe_load(runner.calls[0][1])
+    assert "extraPortMappings" not in config["nodes"][0]

@@ -155,3 +155,10 @@ def test_cluster_up_finds_the_monitoring_and_storage_installers_and_the_fields_i
     reported = {f.name for f in dataclasses.fields(monitoring.InstallResult)}
     assert {"chart", "chart_version", "grafana_user", "grafana_password", "grafana_password_secret"} <= reported
     assert {"engine", "namespace", "endpoint"} <= {f.name for f in dataclasses.fields(storage.StorageInstallResult)}
+
+
+def test_no_host_ports_for_a_second_cluster(cli, world):
+    kind, *_ = world
+    result = cli("-o", "json", "cluster", "up", "--name", "second", "--no-host-ports")
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert kind.specs[-1].port_mappings == ()

@@ -23,6 +23,7 @@ class FakeKind:
     existing: list[str] = field(default_factory=list)
     calls: list[tuple] = field(default_factory=list)
     fail_load: bool = False
+    specs: list = field(default_factory=list)
 
     def ensure_installed(self):
         self.calls.append(("ensure_installed",))
@@ -32,6 +33,7 @@ class FakeKind:
         return list(self.existing)
 
     def create(self, spec, wait="120s", retain=False):
+        self.specs.append(spec)
         self.calls.append(("create", spec.name, spec.workers, spec.image) + (("retain",) if retain else ()))
         self.existing.append(spec.name)
         return ""
