@@ -145,14 +145,23 @@ def test_tenant_remove(run):
     assert again["removed"] is False
 
 
-def test_cluster_down_deletes_a_kind_cluster(run, tmp_path):
+def test_cluster_down_deletes_a_kind_cluster(cli, monkeypatch, tmp_path):
     if CONTEXT is not None:
         pytest.skip("cluster down deletes Kind clusters only; an adopted cluster is never deleted")
-    # A throwaway single-node cluster without tenants or platform parts, so the shared cluster stays up.
+    if HOME:
+        monkeypatch.setenv("MLOPSCTL_HOME", HOME)
+    # A throwaway single-node cluster without tenants or platform parts, in its own kubeconfig, so the shared
+    # cluster, its host ports and the developer's current context stay as they are.
     (tmp_path / "mlopsctl.yaml").write_text("tenants: []\nplatform:\n  monitoring: false\n  storage: false\n")
+    kubeconfig = str(tmp_path / "kubeconfig")
     name = "mlopsctl-e2e-down"
+
+    def run(*args: str):
+        result = cli("--kubeconfig", kubeconfig, *args)
+        print(result.stderr)
+        return result
+
     try:
-        # --no-host-ports: the shared cluster already holds 30080/30090/30333 on 127.0.0.1.
         up = json_of(run("-o", "json", "cluster", "up", "--name", name, "--workers", "0", "--skip-build",
                          "--no-host-ports"))  # fmt: skip
         assert up["created"] is True and up["tenants"] == []
