@@ -413,10 +413,12 @@ def wait_for_pod(
     namespace: str,
     job: str,
     timeout: float,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> str:
     """The name of the Job's pod once it runs (or has already ended); ClusterError if it cannot start."""
+    sleep = sleep or time.sleep
+    clock = clock or time.monotonic
     deadline = clock() + timeout
     while True:
         for pod in kube.list("v1", "Pod", namespace, label_selector=run_selector(job)):
@@ -516,14 +518,15 @@ def run_in_cluster(
     image: str | None = None,
     start_timeout: float = 120.0,
     name: str | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> LoadtestResult:
     """Run the load as a Job in the tenant's namespace, aimed at its ClusterIP Service; always deletes the Job.
 
     Raises NotFound (unknown tenant), ClusterError (the pod cannot start, or ends without a report),
     ClusterUnreachable (the service cannot be reached), LoadtestInterrupted (Ctrl-C; carries the partial result).
     """
+    clock = clock or time.monotonic
     target = find_target(kube, tenant)
     config = options.engine_config(target.url, connect_wait=IN_CLUSTER_CONNECT_WAIT)
     job_name = name or f"loadtest-{secrets.token_hex(3)}"
@@ -652,14 +655,14 @@ def run_port_forward(
     on_progress: Callable[[Progress], bool | None] | None = None,
     slo: Sequence[SloThreshold] = (),
     local_port: int | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> LoadtestResult:
     """Open `kubectl port-forward` to the tenant's Service and load it from here. It reaches a single pod."""
     target = find_target(kube, tenant)
     port = local_port or free_local_port()
     process = spawner.spawn(port_forward_argv(target.namespace, port, context, kubeconfig))
     try:
-        _wait_for_listener(process, port, 20.0, sleep)
+        _wait_for_listener(process, port, 20.0, sleep or time.sleep)
         return run_local(
             tenant,
             f"http://127.0.0.1:{port}",

@@ -9,11 +9,27 @@ import pytest
 from tests.unit.services.loadtest_cluster import FakeCluster, final, progress
 
 
+class FakeTime:
+    """The service's clock and sleep, without waiting."""
+
+    def __init__(self, sleep=None) -> None:
+        self.now = 0.0
+        self._sleep = sleep
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        if self._sleep is not None:
+            self._sleep(seconds)
+        self.now += seconds
+
+
 @pytest.fixture
 def cluster(monkeypatch):
     def install(api: FakeCluster) -> FakeCluster:
         monkeypatch.setattr("mlopsctl.cli.loadtest._kube", lambda current: api)
-        monkeypatch.setattr("mlopsctl.services.loadtest.time.sleep", lambda seconds: None)
+        monkeypatch.setattr("mlopsctl.services.loadtest.time", FakeTime())
         return api
 
     return install
@@ -106,3 +122,16 @@ def test_live_panel_shows_rate_percentiles_errors_and_the_hpa():
     assert "100/s of 100/s target" in text
     assert "p50 3.00  p90 6.00  p99 12.00" in text
     assert "2→4 replicas, CPU 87%/50%" in text
+
+
+def test_ctrl_c_before_any_load_prints_an_empty_partial_table(cli, cluster, monkeypatch):
+    api = cluster(FakeCluster(create_pod=False))
+
+    def interrupted(seconds):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("mlopsctl.services.loadtest.time", FakeTime(sleep=interrupted))
+    result = cli("loadtest", "tenant-a", "--live", "none")
+    assert result.exit_code == 130
+    assert "interrupted, partial" in result.stdout
+    assert api.leftovers() == []

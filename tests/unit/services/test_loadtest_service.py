@@ -204,3 +204,15 @@ def test_hpa_sample_reads_status_and_target():
     sample = hpa_sample(hpa, 4.0)
     assert (sample.current_replicas, sample.desired_replicas, sample.cpu_percent) == (3, 5, None)
     assert (sample.cpu_target_percent, sample.min_replicas, sample.max_replicas) == (50, 2, 10)
+
+
+def test_ctrl_c_while_waiting_for_the_pod_leaves_nothing_behind():
+    api = FakeCluster(create_pod=False)
+
+    def interrupted_sleep(seconds):
+        raise KeyboardInterrupt
+
+    with pytest.raises(LoadtestInterrupted) as caught:
+        run(api, sleep=interrupted_sleep)
+    assert caught.value.result.report == {"timeline": [], "interrupted": True}
+    assert api.leftovers() == []
