@@ -18,7 +18,8 @@ except ImportError:  # pragma: no cover - exercised where orjson is absent
     import json
 
     def dumps(value: Any) -> bytes:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        # ASCII escapes keep lone surrogates (which the standard parser accepts) encodable.
+        return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
 
     def loads(data: bytes) -> Any:
         return json.loads(data)
