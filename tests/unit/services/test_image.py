@@ -356,7 +356,8 @@ def test_a_directory_without_the_dockerfile_is_not_a_checkout(tmp_path):
 
 
 def fake_debootstrap(argv):
-    rootfs = Path(argv[-1])
+    rootfs = Path(argv[4])  # debootstrap OPTION OPTION SUITE TARGET [MIRROR]
+    assert rootfs.is_absolute()
     for relative in ("usr/bin", "var/cache/apt/archives", "usr/share/doc/python3", "var/lib/apt/lists"):
         (rootfs / relative).mkdir(parents=True)
     (rootfs / "usr/bin/python3").write_text("")
