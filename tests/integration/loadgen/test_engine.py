@@ -58,7 +58,8 @@ def test_open_model_p99_shows_a_one_second_stall(server):
 
 
 def test_closed_model_shows_the_stall_as_lost_throughput(server):
-    with server("stall", "1.5", "1.0") as url:
+    # The stall starts just after the first second, so it fills (almost) all of the timeline's second second.
+    with server("stall", "1.05", "1.0") as url:
         report = run(LoadConfig(url=url, concurrency=4, duration=4.0, timeout=5.0))
 
     assert report["model"] == "closed"
@@ -68,7 +69,7 @@ def test_closed_model_shows_the_stall_as_lost_throughput(server):
     assert len(rates) >= 3
     # During the stall the four connections waited, so the generator sent (almost) nothing: the timeline shows
     # a second with a fraction of the best second's throughput, and the whole run's rate is well below the best.
-    assert min(rates) < 0.6 * max(rates), rates
+    assert min(rates) < 0.5 * max(rates), rates
     assert report["achieved_rate"] < 0.9 * max(rates), (report["achieved_rate"], rates)
     assert report["latency_ms"]["max"] >= 800.0
 
