@@ -321,9 +321,10 @@ class _Run:
         return Progress(float(line.get("t") or 0.0), str(line.get("phase")), interval, line.get("summary"), hpa)
 
     def partial_report(self) -> dict[str, Any]:
+        """The last progress line's totals and every second seen; stopped early on purpose is not interrupted."""
         report = dict(self.summary or {})
         report["timeline"] = list(self.timeline)
-        report["interrupted"] = True
+        report["interrupted"] = not self.stopped_early
         return report
 
     def result(

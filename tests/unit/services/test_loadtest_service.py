@@ -143,7 +143,7 @@ def test_engine_dying_without_a_report_keeps_what_was_measured():
 def test_callback_can_stop_the_load_early():
     api = FakeCluster()
     result = run(api, on_progress=lambda p: p.t >= 2.0)
-    assert result.stopped_early
+    assert result.stopped_early and not result.interrupted
     assert [entry["t"] for entry in result.report["timeline"]] == [1.0, 2.0]
     assert api.leftovers() == []
 
