@@ -22,11 +22,20 @@ def test_train_writes_an_artifact_and_reports_it_as_json(cli, tmp_path):
     assert load_artifact_dir(tmp_path / "m").sha256 == report["sha256"]
 
 
-def test_train_uses_the_shipped_data_by_default(cli, tmp_path):
-    result = cli("--no-color", "model", "train", "--out", str(tmp_path / "m"))
-    assert result.exit_code == ExitCode.OK, result.stderr
-    assert "sentiment.csv" in result.stdout and "held-out accuracy" in result.stdout
-    assert load_artifact_dir(tmp_path / "m").metadata["training_data"]["rows"] >= 600
+def test_train_uses_the_shipped_data_by_default_and_the_model_is_useful(cli, tmp_path):
+    table = cli("--no-color", "model", "train", "--out", str(tmp_path / "m"))
+    assert table.exit_code == ExitCode.OK, table.stderr
+    assert "sentiment.csv" in table.stdout and "held-out accuracy" in table.stdout
+    model = load_artifact_dir(tmp_path / "m")
+    assert model.metadata["training_data"]["rows"] >= 600
+    assert model.metadata["metrics"]["heldout"]["accuracy"] >= 0.8
+    obvious = {
+        "This product is amazing and I would buy again": "positive",
+        "Terrible service, I want my money back": "negative",
+        "The staff were friendly and the room was spotless": "positive",
+        "The app keeps crashing and support never answers": "negative",
+    }
+    assert dict(zip(obvious, model.pipeline.predict(list(obvious)), strict=True)) == obvious
 
 
 def test_unusable_data_and_versions_are_usage_errors(cli, tmp_path):
