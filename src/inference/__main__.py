@@ -8,6 +8,14 @@ import os
 import sys
 
 
+def _port(raw: str | None) -> int:
+    if raw is None or raw.strip() == "":
+        return 8080
+    if not raw.strip().isdigit() or not 0 < int(raw) < 65536:
+        raise ValueError(f"PORT={raw!r} is not a port number")
+    return int(raw)
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -18,6 +26,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        port = args.port if args.port is not None else _port(os.environ.get("PORT"))
         settings = ServiceSettings.from_env(os.environ)
         # The model is loaded and compiled in a child process: scikit-learn never enters the server's memory.
         loader = loader_for(settings.model_uri, os.environ, isolated=True)
@@ -37,7 +46,7 @@ def _serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config(
         app,
         host=args.host,
-        port=args.port,
+        port=port,
         workers=1,
         access_log=False,
         server_header=False,
@@ -79,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         "S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION)",
     )
     serve.add_argument("--host", default="0.0.0.0")
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8080))
+    serve.add_argument("--port", type=int, help="port to listen on (default: $PORT, else 8080)")
     serve.set_defaults(run=_serve)
     train = commands.add_parser("train", help="train a model artifact (model.skops + metadata.json)")
     train.add_argument("--data", help="CSV with the columns text,label (default: the shipped data set)")
