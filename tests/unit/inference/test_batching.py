@@ -55,7 +55,7 @@ def test_a_positive_wait_collects_requests_that_arrive_later():
     model = Recorder()
 
     async def scenario():
-        batcher = MicroBatcher(model, max_batch_size=64, max_wait=0.05)
+        batcher = MicroBatcher(model, max_batch_size=64, max_wait=0.3)
 
         async def later(text, delay):
             await asyncio.sleep(delay)
