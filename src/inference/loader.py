@@ -1,9 +1,11 @@
 """Where a model comes from: a local artifact directory or `s3://bucket/prefix/VERSION`.
 
 S3 settings come from the environment: S3_ENDPOINT_URL (for S3-compatible stores; unset means AWS), AWS_REGION,
-and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (unset means boto3's usual credential chain). boto3 is imported
-only when an s3:// URI is used. Both files are read into memory and verified before anything is loaded; nothing
-is written to disk, so the service works on a read-only root filesystem.
+and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (unset means boto3's usual credential chain). Each may instead be
+read from a file that `<NAME>_FILE` names (a mounted Secret, so no key sits in the pod's environment); the
+variable itself wins when both are set. boto3 is imported only when an s3:// URI is used. Both files are read
+into memory and verified before anything is loaded; nothing is written to disk, so the service works on a
+read-only root filesystem.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def loader_for(uri: str, env: Mapping[str, str], isolated: bool = False) -> Mode
         return lambda: load_isolated(uri, environment)
     if uri.startswith("s3://"):
         location = parse_s3_uri(uri)
-        settings = {key: env.get(key) for key in _S3_ENV}
+        settings = {key: env.get(key) for key in (*_S3_ENV, *(name + _FILE_SUFFIX for name in _S3_ENV))}
         return lambda: load_from_s3(location, settings)
     local = uri.removeprefix("file://")
     if "://" in local:
@@ -74,12 +76,34 @@ def loader_for(uri: str, env: Mapping[str, str], isolated: bool = False) -> Mode
 
 
 _S3_ENV = ("S3_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+_FILE_SUFFIX = "_FILE"
+
+
+def s3_settings(settings: Mapping[str, str | None]) -> dict[str, str | None]:
+    """Each S3 setting from its variable, else from the file that `<NAME>_FILE` names (surrounding whitespace,
+    such as a trailing newline, is dropped)."""
+    resolved: dict[str, str | None] = {}
+    for name in _S3_ENV:
+        value = settings.get(name)
+        path = settings.get(name + _FILE_SUFFIX)
+        if not value and path:
+            try:
+                value = Path(path).read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+                raise ModelLoadError(
+                    f"cannot read the model store setting {name} from {path} ({name}{_FILE_SUFFIX}): {reason}",
+                    hint="check that the Secret holding the store settings is mounted there",
+                ) from exc
+        resolved[name] = value
+    return resolved
 
 
 def s3_client(settings: Mapping[str, str | None]):
     import boto3
     from botocore.config import Config
 
+    settings = s3_settings(settings)
     return boto3.session.Session().client(
         "s3",
         endpoint_url=settings.get("S3_ENDPOINT_URL") or None,
