@@ -1,17 +1,20 @@
 """A minimal HTTP/1.1 keep-alive client connection on a raw asyncio Protocol: one request at a time per connection.
 
-Why not aiohttp or httpx: the client was chosen by measurement (closed loop, 16 connections, POST /predict
-against the bare ASGI floor app, one uvicorn worker on core 0, client on core 1, 3 s each, CPU time of the
-client process per request, 2026-11-27, 2 shared cores):
+Why not aiohttp or httpx: the client was chosen by measurement (`bench/loadgen_clients.py`: closed loop, 16
+connections, POST /predict against the bare ASGI floor app, one uvicorn worker on core 0, client on core 1,
+3 s each, CPU time of the client process per request; 2026-11-27, 2 shared cores, two runs):
 
-    client                         loop      CPU per request
-    asyncio Protocol (this module) uvloop    17.3 us
-    asyncio streams                uvloop    21.5 us
-    asyncio Protocol               asyncio   31.1 us
-    asyncio streams                asyncio   37.6 us
-    aiohttp 3.14                   uvloop    83.5 .. 95.5 us
-    aiohttp 3.14                   asyncio   134.8 us
-    httpx 0.28                     uvloop    1,416 us   (h11 in pure Python)
+    client                          loop      CPU per request (run 1 / run 2)
+    asyncio Protocol (this module)  uvloop    17.3 / 25.6 us
+    asyncio Protocol                asyncio   31.1 / 21.9 us
+    asyncio streams                 uvloop    21.5 / 23.9 us
+    asyncio streams                 asyncio   37.6 / 28.7 us
+    aiohttp 3.14                    uvloop    83.5 / 80.9 us
+    aiohttp 3.14                    asyncio   134.8 / 123.6 us
+    httpx 0.28                      uvloop    1,416 / 1,418 us   (h11 in pure Python)
+
+Raw asyncio is 3.5-5x cheaper than aiohttp and ~60x cheaper than httpx; Protocol and streams cost about the
+same, and a Protocol lets the engine send from a plain callback, with no task or future per request.
 
 A generator that costs 5x its target's CPU per request cannot drive a fast server from one core, so the engine
 speaks HTTP/1.1 itself: a pre-encoded request is written, the response head is parsed with bytes.find (status
