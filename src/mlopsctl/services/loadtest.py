@@ -41,6 +41,8 @@ from mlopsctl.errors import (
 )
 from mlopsctl.manifests.loadtest import LoadtestJobValues, render_loadtest_job, run_selector
 
+# How often a cut log stream of a still-running load generator is followed again.
+LOG_RECONNECTS = 3
 # How long the in-cluster engine keeps trying to connect: a new pod's NetworkPolicy can take a moment to apply.
 IN_CLUSTER_CONNECT_WAIT = 60.0
 # Container states that will not fix themselves: report them instead of waiting for the timeout.
@@ -461,33 +463,47 @@ def _stream(
     on_progress: Callable[[Progress], bool | None] | None,
     clock: Callable[[], float],
 ) -> dict[str, Any] | None:
-    """Follow the pod's JSON lines; the final report, or None when the caller stopped the load early."""
+    """Follow the pod's JSON lines; the final report, or None when the caller stopped the load early.
+
+    A log stream can be cut while the pod still runs (an API server or proxy timeout): it is followed again,
+    skipping the lines already read, up to LOG_RECONNECTS times.
+    """
     tail: list[str] = []
-    for raw in kube.pod_logs(namespace, pod, container=c.LOADTEST_CONTAINER, follow=True):
-        try:
-            line = json.loads(raw)
-        except json.JSONDecodeError:
-            line = None
-        if not isinstance(line, dict):
-            tail = [*tail[-4:], raw]
-            continue
-        kind = line.get("type")
-        if kind == "progress":
-            sample = hpa.sample(float(line.get("t") or 0.0), clock())
-            progress = run.progress(line, sample)
-            if on_progress is not None and on_progress(progress) is True:
-                run.stopped_early = True
-                return None
-        elif kind == "report":
-            return line.get("report")
-        elif kind == "error":
-            message = str(line.get("message") or "the load generator failed")
-            if line.get("kind") == "unreachable":
-                raise ClusterUnreachable(
-                    f"the load generator in {namespace} could not reach the service: {message}",
-                    hint=f"are the tenant's pods ready? `mlopsctl tenant status {run.tenant}`",
-                )
-            raise UsageError(f"the load generator refused its options: {message}")
+    seen = 0
+    for _attempt in range(LOG_RECONNECTS + 1):
+        skip = seen
+        for raw in kube.pod_logs(namespace, pod, container=c.LOADTEST_CONTAINER, follow=True):
+            if skip:
+                skip -= 1
+                continue
+            seen += 1
+            try:
+                line = json.loads(raw)
+            except json.JSONDecodeError:
+                line = None
+            if not isinstance(line, dict):
+                tail = [*tail[-4:], raw]
+                continue
+            kind = line.get("type")
+            if kind == "progress":
+                sample = hpa.sample(float(line.get("t") or 0.0), clock())
+                progress = run.progress(line, sample)
+                if on_progress is not None and on_progress(progress) is True:
+                    run.stopped_early = True
+                    return None
+            elif kind == "report":
+                return line.get("report")
+            elif kind == "error":
+                message = str(line.get("message") or "the load generator failed")
+                if line.get("kind") == "unreachable":
+                    raise ClusterUnreachable(
+                        f"the load generator in {namespace} could not reach the service: {message}",
+                        hint=f"are the tenant's pods ready? `mlopsctl tenant status {run.tenant}`",
+                    )
+                raise UsageError(f"the load generator refused its options: {message}")
+        live = kube.get("v1", "Pod", pod, namespace) or {}
+        if (live.get("status") or {}).get("phase") != "Running":
+            break
     reason = _ended_without_report(kube, namespace, pod, tail)
     raise ClusterError(f"the load generator in {namespace} ended without a report: {reason}")
 

@@ -216,3 +216,25 @@ def test_ctrl_c_while_waiting_for_the_pod_leaves_nothing_behind():
         run(api, sleep=interrupted_sleep)
     assert caught.value.result.report == {"timeline": [], "interrupted": True}
     assert api.leftovers() == []
+
+
+def test_a_cut_log_stream_is_followed_again_without_repeating_lines():
+    api = FakeCluster()
+    streams = [[progress(1), progress(2)], [progress(1), progress(2), progress(3), final()]]
+
+    def pod_logs(namespace, pod, container=None, follow=False):
+        yield from streams.pop(0)
+
+    api.pod_logs = pod_logs
+    seen = []
+    result = run(api, on_progress=seen.append)
+    assert [p.t for p in seen] == [1.0, 2.0, 3.0]
+    assert result.report["requests"]["completed"] == 300
+    assert api.leftovers() == []
+
+
+def test_a_pod_that_ended_mid_stream_is_not_followed_forever():
+    api = FakeCluster(lines=[progress(1)], pod_phase="Failed")
+    with pytest.raises(ClusterError, match="ended without a report"):
+        run(api)
+    assert sum(1 for call in api.calls if call[0] == "pod_logs") == 1
