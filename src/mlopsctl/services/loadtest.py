@@ -21,10 +21,11 @@ import dataclasses
 import json
 import math
 import secrets
+import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -508,8 +509,26 @@ def _stream(
     raise ClusterError(f"the load generator in {namespace} ended without a report: {reason}")
 
 
+@contextlib.contextmanager
+def _no_interrupts() -> Iterator[None]:
+    """A second Ctrl-C must not cut the cleanup short (only the main thread receives signals)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _cleanup(kube: KubeApi, namespace: str, job: str) -> list[str]:
     """Delete the Job, its pods and its NetworkPolicy; what could not be deleted comes back as notes."""
+    with _no_interrupts():
+        return _delete_run(kube, namespace, job)
+
+
+def _delete_run(kube: KubeApi, namespace: str, job: str) -> list[str]:
     notes: list[str] = []
     steps: list[tuple[str, str, str]] = [("batch/v1", "Job", job)]
     with contextlib.suppress(MlopsctlError):  # the Job's deletion (propagation Background) removes them anyway

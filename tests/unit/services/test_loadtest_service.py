@@ -238,3 +238,21 @@ def test_a_pod_that_ended_mid_stream_is_not_followed_forever():
     with pytest.raises(ClusterError, match="ended without a report"):
         run(api)
     assert sum(1 for call in api.calls if call[0] == "pod_logs") == 1
+
+
+def test_cleanup_ignores_a_second_ctrl_c_and_restores_the_handler():
+    import signal
+
+    api = FakeCluster()
+    handlers = []
+    original = api.delete
+
+    def record(api_version, kind, name, namespace=None):
+        handlers.append(signal.getsignal(signal.SIGINT))
+        return original(api_version, kind, name, namespace)
+
+    api.delete = record
+    before = signal.getsignal(signal.SIGINT)
+    run(api)
+    assert handlers and all(handler is signal.SIG_IGN for handler in handlers)
+    assert signal.getsignal(signal.SIGINT) is before
