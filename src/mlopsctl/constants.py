@@ -65,9 +65,12 @@ DEFAULT_IMAGE = f"{IMAGE_REPOSITORY}:{IMAGE_TAG}"
 INFERENCE_COMMAND = ("python", "-m", "inference", "serve")
 DEFAULT_MODEL_URI = IMAGE_MODEL_DIR
 DEFAULT_MODEL_VERSION = "builtin"
-# A tenant with a model_uri reads its S3 settings from this Secret in its own namespace, keys as listed.
+# A tenant with a model_uri reads its S3 settings from this Secret in its own namespace, keys as listed. The
+# Secret is mounted read-only as files at MODEL_STORE_MOUNT, and `<KEY>_FILE` variables point the service's
+# loader at them: no key is ever in the pod's environment.
 MODEL_STORE_SECRET = "model-store-credentials"
 MODEL_STORE_SECRET_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "S3_ENDPOINT_URL", "AWS_REGION")
+MODEL_STORE_MOUNT = "/var/run/secrets/mlopsctl/model-store"
 # Pod template annotations: a hash of the pod's configuration (changes roll the pods) and the model it serves.
 CONFIG_HASH_ANNOTATION = "mlopsctl.io/config-hash"
 MODEL_VERSION_ANNOTATION = "mlopsctl.io/model-version"

@@ -336,10 +336,8 @@ def _env(spec: TenantSpec) -> list[dict[str, Any]]:
         {"name": "MODEL_VERSION", "value": spec.model_version},
     ]
     if spec.uses_object_store:
-        env += [
-            {"name": key, "valueFrom": {"secretKeyRef": {"name": c.MODEL_STORE_SECRET, "key": key}}}
-            for key in c.MODEL_STORE_SECRET_KEYS
-        ]
+        # Paths into the mounted Secret, not its values: keys as files, never in the environment (CKV_K8S_35).
+        env += [{"name": f"{key}_FILE", "value": f"{c.MODEL_STORE_MOUNT}/{key}"} for key in c.MODEL_STORE_SECRET_KEYS]
     return env
 
 
@@ -374,6 +372,8 @@ def _context(spec: TenantSpec) -> dict[str, Any]:
         "app": c.APP_NAME,
         "image_has_digest": spec.image_has_digest,
         "uses_object_store": spec.uses_object_store,
+        "model_store_secret": c.MODEL_STORE_SECRET,
+        "model_store_mount": c.MODEL_STORE_MOUNT,
         "namespace": spec.namespace,
         "labels": labels,
         "selector_labels": {c.NAME_LABEL: c.APP_NAME, c.INSTANCE_LABEL: spec.name},

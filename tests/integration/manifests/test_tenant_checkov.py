@@ -80,8 +80,21 @@ def test_gpu_monitored_tenant_and_pinned_image_tenant_pass_too(tmp_path):
     assert failures(report) == []
     skips = skips_by_tenant(report)
     assert max(skips.values()) <= MAX_SKIPS_PER_TENANT
-    # A pinned image needs neither image skip; reading S3 settings from Secret-backed env is the only one left.
-    assert skips["pinned"] == 1
+    # A pinned image needs neither image skip, and the S3 settings are read from Secret files (CKV_K8S_35 passes).
+    assert "pinned" not in skips
+
+
+def test_a_kind_tenant_serving_a_model_from_the_store_stays_within_two_skips(tmp_path):
+    """`tenant add T --model V` on Kind: a tag-only image and an s3:// model URI."""
+    write(tmp_path, TenantSpec.create("tenant-c", model_uri="s3://models-tenant-c/models/v1", model_version="v1"))
+    report = scan(tmp_path)
+    assert report["summary"]["parsing_errors"] == 0
+    assert failures(report) == []
+    assert skips_by_tenant(report)["tenant-c"] <= MAX_SKIPS_PER_TENANT
+    skipped = {check["check_id"] for check in report["results"].get("skipped_checks", [])}
+    assert "CKV_K8S_35" not in skipped
+    passed = {check["check_id"] for check in report["results"].get("passed_checks", [])}
+    assert "CKV_K8S_35" in passed
 
 
 def test_the_scan_really_catches_a_weakened_deployment(tmp_path):

@@ -54,7 +54,7 @@ def _admin(server):
 def _served(api):
     deployment = api.get("apps/v1", "Deployment", C.APP_NAME, "tenant-a")
     env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
-    return env["MODEL_URI"], env["MODEL_VERSION"], [e for e in env if e == "AWS_ACCESS_KEY_ID"]
+    return env["MODEL_URI"], env["MODEL_VERSION"], [e for e in env if e.startswith("AWS_ACCESS_KEY_ID")]
 
 
 def test_set_model_pins_a_catalog_version_and_rolls_back(cluster, s3_server, artifact_factory):
@@ -66,7 +66,7 @@ def test_set_model_pins_a_catalog_version_and_rolls_back(cluster, s3_server, art
     assert first.previous_version == C.DEFAULT_MODEL_VERSION and first.copied_from_catalog and first.rolled_out
     uri, version, secret_env = _served(cluster)
     assert (uri, version) == ("s3://models-tenant-a/models/setm-1", "setm-1")
-    assert secret_env == ["AWS_ACCESS_KEY_ID"]  # the pods read the tenant's own credentials
+    assert secret_env == ["AWS_ACCESS_KEY_ID_FILE"]  # the pods read the tenant's own credentials, from files
     namespace = cluster.get("v1", "Namespace", "tenant-a")
     assert (
         TenantSpec.from_json(namespace["metadata"]["annotations"][C.TENANT_SPEC_ANNOTATION]).model_version == "setm-1"

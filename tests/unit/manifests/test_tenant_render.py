@@ -310,17 +310,30 @@ def test_cpu_tenant_has_no_gpu_scheduling_constraints(default_objects):
     assert "nvidia.com/gpu" not in container(default_objects)["resources"]["limits"]
 
 
-def test_model_uri_brings_the_s3_settings_from_the_tenant_secret():
+def test_model_uri_mounts_the_tenant_secret_and_points_the_service_at_its_files():
     spec = TenantSpec.create("tenant-c", model_uri="s3://models/sentiment/v2", model_version="v2")
-    env = container(render_tenant(spec))["env"]
-    values = {e["name"]: e.get("value") for e in env}
+    objects = render_tenant(spec)
+    main = container(objects)
+    values = {e["name"]: e.get("value") for e in main["env"]}
     assert values["MODEL_URI"] == "s3://models/sentiment/v2"
     assert values["MODEL_VERSION"] == "v2"
-    from_secret = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in env if "valueFrom" in e}
-    assert from_secret == {
-        key: {"name": "model-store-credentials", "key": key}
-        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "S3_ENDPOINT_URL", "AWS_REGION")
-    }
+    # No Secret value in the environment: only paths into the read-only Secret volume.
+    assert all("valueFrom" not in e for e in main["env"])
+    mount = "/var/run/secrets/mlopsctl/model-store"
+    keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "S3_ENDPOINT_URL", "AWS_REGION")
+    assert {k: v for k, v in values.items() if k.endswith("_FILE")} == {f"{k}_FILE": f"{mount}/{k}" for k in keys}
+    assert {"name": "model-store-credentials", "mountPath": mount, "readOnly": True} in main["volumeMounts"]
+    volumes = {v["name"]: v for v in one(objects, "Deployment")["spec"]["template"]["spec"]["volumes"]}
+    secret = volumes["model-store-credentials"]["secret"]
+    assert secret == {"secretName": "model-store-credentials", "defaultMode": 0o440}
+    # Each key of the Secret `storage install` writes is a file the service reads.
+    assert set(keys) == set(constants.MODEL_STORE_SECRET_KEYS)
+
+
+def test_a_tenant_without_a_model_uri_mounts_no_secret(default_objects):
+    main = container(default_objects)
+    assert [m["name"] for m in main["volumeMounts"]] == ["tmp"]
+    assert not [e for e in main["env"] if e["name"].endswith("_FILE")]
 
 
 def test_config_hash_moves_with_pod_configuration_only():
@@ -351,8 +364,10 @@ def test_scanner_skips_are_annotated_with_reasons_and_only_where_needed():
     assert all(len(v.split("=", 1)[1]) > 20 for v in local.values())
     pinned = TenantSpec.create("tenant-c", image="registry.example.com/inference@sha256:" + "a" * 64)
     assert skips(pinned) == {}
-    with_store = skips(pinned.replace(model_uri="s3://models/sentiment/v2"))
-    assert [v.split("=", 1)[0] for v in with_store.values()] == ["CKV_K8S_35"]
+    # The S3 settings are files from a Secret volume, not Secret-backed variables: no CKV_K8S_35 skip.
+    assert skips(pinned.replace(model_uri="s3://models/sentiment/v2")) == {}
+    with_store = skips(TenantSpec.create("tenant-c", model_uri="s3://models/sentiment/v2"))
+    assert sorted(v.split("=", 1)[0] for v in with_store.values()) == ["CKV_K8S_15", "CKV_K8S_43"]
 
 
 def test_rendering_is_deterministic():
