@@ -59,16 +59,21 @@ class LiveView:
 
         self.mode = "null" if quiet else mode
         self.live = None
+        self.color = color
         self.stream = sys.stderr
         if self.mode == "auto":
             self.mode = "rich" if wants_spinner(sys.stderr.isatty(), os.environ, color) else "plain"
-        if self.mode == "rich":
-            from rich.console import Console
-            from rich.live import Live
 
-            console = Console(file=sys.stderr, no_color=not color, highlight=False)
-            self.live = Live(self._render(None), console=console, refresh_per_second=4, transient=True)
-            self.live.start()
+    def _start(self) -> None:
+        """The live panel starts with the first second of load (the set-up steps show their own progress)."""
+        import sys
+
+        from rich.console import Console
+        from rich.live import Live
+
+        console = Console(file=sys.stderr, no_color=not self.color, highlight=False)
+        self.live = Live(self._render(None), console=console, refresh_per_second=4, transient=True)
+        self.live.start()
 
     def _render(self, progress):
         from rich.panel import Panel
@@ -105,7 +110,9 @@ class LiveView:
         return Panel(grid, title=title, expand=False)
 
     def update(self, progress) -> None:
-        if self.mode == "rich" and self.live is not None:
+        if self.mode == "rich":
+            if self.live is None:
+                self._start()
             self.live.update(self._render(progress))
         elif self.mode == "plain":
             self.stream.write(progress_line(progress) + "\n")
@@ -290,6 +297,7 @@ def loadtest(
                     slo=thresholds,
                     image=image,
                     start_timeout=start_timeout,
+                    status=cli_context.status(ctx),
                 )
     except service.LoadtestInterrupted as exc:
         view.close()

@@ -41,6 +41,7 @@ from mlopsctl.errors import (
     UsageError,
 )
 from mlopsctl.manifests.loadtest import LoadtestJobValues, render_loadtest_job, run_selector
+from mlopsctl.progress import NullStatus, Status
 
 # How often a cut log stream of a still-running load generator is followed again.
 LOG_RECONNECTS = 3
@@ -556,6 +557,7 @@ def run_in_cluster(
     name: str | None = None,
     sleep: Callable[[float], None] | None = None,
     clock: Callable[[], float] | None = None,
+    status: Status | None = None,
 ) -> LoadtestResult:
     """Run the load as a Job in the tenant's namespace, aimed at its ClusterIP Service; always deletes the Job.
 
@@ -579,15 +581,18 @@ def run_in_cluster(
     hpa = HpaWatcher(kube, target.namespace)
     interrupted = False
     report: dict[str, Any] | None = None
+    status = status or NullStatus()
     try:
-        live = kube.apply(job)
-        uid = (live.get("metadata") or {}).get("uid")
-        if uid:  # deleting the Job (or its TTL) then deletes the policy too
-            policy["metadata"]["ownerReferences"] = [
-                {"apiVersion": "batch/v1", "kind": "Job", "name": job_name, "uid": uid, "blockOwnerDeletion": False}
-            ]
-        kube.apply(policy)
-        pod = wait_for_pod(kube, target.namespace, job_name, start_timeout, sleep, clock)
+        with status.step(f"start the load generator Job {target.namespace}/{job_name}"):
+            live = kube.apply(job)
+            uid = (live.get("metadata") or {}).get("uid")
+            if uid:  # deleting the Job (or its TTL) then deletes the policy too
+                policy["metadata"]["ownerReferences"] = [
+                    {"apiVersion": "batch/v1", "kind": "Job", "name": job_name, "uid": uid, "blockOwnerDeletion": False}
+                ]
+            kube.apply(policy)
+        with status.step("wait for its pod to run"):
+            pod = wait_for_pod(kube, target.namespace, job_name, start_timeout, sleep, clock)
         report = _stream(kube, target.namespace, pod, run, hpa, on_progress, clock)
     except KeyboardInterrupt:
         interrupted = True

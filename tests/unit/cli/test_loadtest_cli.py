@@ -47,6 +47,8 @@ def test_in_cluster_json_report(cli, cluster):
     # Plain progress lines on stderr, one per second, with the HPA.
     lines = [line for line in result.stderr.splitlines() if line.startswith("t=")]
     assert len(lines) == 3 and "HPA 2→4 replicas, CPU 87%" in lines[0]
+    assert " ✓ start the load generator Job tenant-a/loadtest-" in result.stderr
+    assert " ✓ wait for its pod to run" in result.stderr
 
 
 def test_table_output(cli, cluster):
