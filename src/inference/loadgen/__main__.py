@@ -29,7 +29,12 @@ EXIT_INTERRUPTED = 130
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m inference.loadgen", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m inference.loadgen",
+        description="Open-model (fixed arrival rate) or closed-model HTTP load, with HDR-histogram percentiles.",
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--url", required=True, help="base URL of the inference service, e.g. http://127.0.0.1:8080")
     model = p.add_argument_group("load model (exactly one)")
     model.add_argument("--rate", help="open model: requests per second (200, 200/s, 6000/m)")
