@@ -157,6 +157,13 @@ def summary_table(result):
         )
         + f"  max {_fmt(latency.get('max'), '', 2)}  mean {_fmt(latency.get('mean'), '', 2)}",
     )
+    engine = report.get("engine") or {}
+    lag = (engine.get("schedule_lag_ms") or {}).get("p99")
+    if lag is not None:
+        table.add_row(
+            "generator",
+            f"sent late by p99 {_fmt(lag, ' ms', 2)} (its own lag), {_fmt(engine.get('connections_opened'))} connections",
+        )
     errors = report.get("errors") or {}
     parts = [f"HTTP {code}: {n}" for code, n in (errors.get("by_status") or {}).items()]
     parts += [f"{kind}: {n}" for kind, n in (errors.get("by_exception") or {}).items()]
