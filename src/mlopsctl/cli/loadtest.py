@@ -110,6 +110,8 @@ class LiveView:
         return Panel(grid, title=title, expand=False)
 
     def update(self, progress) -> None:
+        if progress.phase == "starting":  # the set-up steps show their own progress
+            return
         if self.mode == "rich":
             if self.live is None:
                 self._start()

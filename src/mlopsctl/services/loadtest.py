@@ -10,8 +10,9 @@ For `verify autoscaling --load` (or any caller) the entry point is `run_in_clust
 
     result = run_in_cluster(kube, "tenant-a", LoadOptions(rate=300, duration=180), on_progress=callback)
 
-`callback(progress)` is called once a second (progress.hpa holds the HPA's replicas and CPU at that moment);
-returning True ends the load early (the Job is deleted, `result.stopped_early` is set).
+`callback(progress)` is called once a second: while the Job's pod starts (phase "starting"), then for every
+second of load (progress.hpa holds the HPA's replicas and CPU at that moment); returning True ends the load
+early (the Job is deleted, `result.stopped_early` is set).
 """
 
 from __future__ import annotations
@@ -206,7 +207,7 @@ class Progress:
     """One second of a run: `interval` is that second (a timeline entry), `summary` the run so far."""
 
     t: float
-    phase: str  # warmup | run
+    phase: str  # starting (the Job's pod is not running yet) | warmup | run
     interval: dict[str, Any] | None
     summary: dict[str, Any] | None
     hpa: HpaSample | None
@@ -420,8 +421,10 @@ def wait_for_pod(
     timeout: float,
     sleep: Callable[[float], None] | None = None,
     clock: Callable[[], float] | None = None,
-) -> str:
-    """The name of the Job's pod once it runs (or has already ended); ClusterError if it cannot start."""
+    cancelled: Callable[[], bool] | None = None,
+) -> str | None:
+    """The name of the Job's pod once it runs (or has already ended); ClusterError if it cannot start; None
+    when `cancelled()` says to give up (checked once a second)."""
     sleep = sleep or time.sleep
     clock = clock or time.monotonic
     deadline = clock() + timeout
@@ -444,6 +447,8 @@ def wait_for_pod(
                 f"load generator pod of Job {namespace}/{job} did not start within {timeout:.0f}s",
                 hint=f"a full ResourceQuota or no schedulable node? `kubectl -n {namespace} describe job {job}`",
             )
+        if cancelled is not None and cancelled():
+            return None
         sleep(1.0)
 
 
@@ -582,6 +587,11 @@ def run_in_cluster(
     interrupted = False
     report: dict[str, Any] | None = None
     status = status or NullStatus()
+
+    def cancelled() -> bool:
+        """While the pod starts, the caller still hears once a second (phase "starting") and may give up."""
+        return on_progress is not None and on_progress(Progress(0.0, "starting", None, None, None)) is True
+
     try:
         with status.step(f"start the load generator Job {target.namespace}/{job_name}"):
             live = kube.apply(job)
@@ -592,8 +602,11 @@ def run_in_cluster(
                 ]
             kube.apply(policy)
         with status.step("wait for its pod to run"):
-            pod = wait_for_pod(kube, target.namespace, job_name, start_timeout, sleep, clock)
-        report = _stream(kube, target.namespace, pod, run, hpa, on_progress, clock)
+            pod = wait_for_pod(kube, target.namespace, job_name, start_timeout, sleep, clock, cancelled)
+        if pod is None:
+            run.stopped_early = True
+        else:
+            report = _stream(kube, target.namespace, pod, run, hpa, on_progress, clock)
     except KeyboardInterrupt:
         interrupted = True
     except MlopsctlError as exc:

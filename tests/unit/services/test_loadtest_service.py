@@ -256,3 +256,18 @@ def test_cleanup_ignores_a_second_ctrl_c_and_restores_the_handler():
     run(api)
     assert handlers and all(handler is signal.SIG_IGN for handler in handlers)
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_caller_can_give_up_while_the_pod_starts():
+    api = FakeCluster(create_pod=False)
+    phases = []
+
+    def give_up(progress):
+        phases.append(progress.phase)
+        return True
+
+    result = run(api, on_progress=give_up)
+    assert phases == ["starting"]
+    assert result.stopped_early and not result.interrupted
+    assert result.report == {"timeline": [], "interrupted": False}
+    assert api.leftovers() == []
