@@ -66,9 +66,9 @@ def _cpu_seconds() -> float:
 class Engine:
     def __init__(self, config: LoadConfig, on_progress: ProgressCallback | None = None) -> None:
         self.config = config.validate()
-        scheme, self.host, self.port, _ = split_url(config.url)
+        scheme, self.host, self.port, base = split_url(config.url)
         self.ssl = ssl.create_default_context() if scheme == "https" else None
-        self.path = (config.path or default_path(config.mix, bool(config.bodies))).strip()
+        self.path = base + (config.path or default_path(config.mix, bool(config.bodies)))
         self.requests = build_requests(config.url, config.mix, config.batch_size, config.bodies, config.path)
         self.on_progress = on_progress
         self.recorder = Recorder()

@@ -106,3 +106,8 @@ def test_recorder_counts_and_summary():
 
 def test_latencies_outside_the_histogram_range_are_clamped_not_lost():
     assert to_us(0.0) == 1 and to_us(10_000.0) == 600_000_000
+
+
+def test_report_path_includes_the_url_base_path():
+    assert Engine(LoadConfig(url="http://h:1/api/", rate=1.0, duration=1.0)).path == "/api/predict"
+    assert Engine(LoadConfig(url="http://h:1", rate=1.0, duration=1.0, mix="batch")).path == "/predict/batch"
