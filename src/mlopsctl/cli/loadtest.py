@@ -188,6 +188,32 @@ def summary_table(result):
     return Group(table)
 
 
+TIMELINE_COLUMNS = (
+    "t", "duration", "target_rate", "rate", "sent", "completed", "ok", "errors", "failed", "dropped", "in_flight",
+    "p50", "p90", "p99", "max",
+)  # fmt: skip
+
+
+def write_timeline_csv(result, path: str) -> None:
+    """One row per second: the engine's timeline, with the HPA sample of that second."""
+    import csv
+
+    hpa_by_t = {round(sample.t): sample for sample in result.hpa}
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*TIMELINE_COLUMNS, "hpa_current_replicas", "hpa_desired_replicas", "hpa_cpu_percent"])
+        for entry in result.report.get("timeline") or []:
+            sample = hpa_by_t.get(round(entry["t"]))
+            writer.writerow(
+                [
+                    *(entry.get(column) for column in TIMELINE_COLUMNS),
+                    sample.current_replicas if sample else None,
+                    sample.desired_replicas if sample else None,
+                    sample.cpu_percent if sample else None,
+                ]
+            )
+
+
 def loadtest(
     ctx: typer.Context,
     tenant: Annotated[str, typer.Argument(help="The tenant to load (its namespace).")],
@@ -230,6 +256,9 @@ def loadtest(
         float, typer.Option("--start-timeout", min=1, help="In-cluster: seconds to wait for the Job's pod.")
     ] = 120.0,
     live: Annotated[str, typer.Option("--live", help="Progress view: auto, rich, plain or none.")] = "auto",
+    csv_path: Annotated[
+        str | None, typer.Option("--csv", help="Also write the per-second timeline (with the HPA) to this CSV file.")
+    ] = None,
     output: Annotated[
         str | None, typer.Option("-o", "--output", help="Output format: table, json or yaml (default: the global -o).")
     ] = None,
@@ -275,6 +304,11 @@ def loadtest(
     thresholds = service.parse_slo_option(slo)
 
     def show(result) -> None:
+        if csv_path:
+            try:
+                write_timeline_csv(result, csv_path)
+            except OSError as exc:
+                raise UsageError(f"cannot write --csv {csv_path}: {exc.strerror}") from None
         emit(result, current.output, summary_table, color=current.color)
 
     view = LiveView("null" if live == "none" else live, current.quiet, current.color)

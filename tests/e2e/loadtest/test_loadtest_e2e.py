@@ -91,6 +91,17 @@ def test_in_cluster_load_reaches_the_service_and_cleans_up(cli, api, tenant):
     assert _leftovers(api) == []
 
 
+def test_port_forward_mode_reaches_one_pod_and_says_so(cli, tenant):
+    result = cli(
+        *_global(), "-q", "loadtest", tenant, "--port-forward", "--rate", "20", "--duration", "5s", "-o", "json"
+    )
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["mode"] == "port-forward"
+    assert data["report"]["requests"]["ok"] == 100
+    assert any("ONE pod" in note for note in data["notes"])
+
+
 def test_unknown_tenant_exits_5_and_creates_nothing(cli):
     result = cli(*_global(), "loadtest", "e2e-no-such-tenant", "--duration", "5s")
     assert result.exit_code == 5

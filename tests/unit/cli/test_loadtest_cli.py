@@ -137,3 +137,15 @@ def test_ctrl_c_before_any_load_prints_an_empty_partial_table(cli, cluster, monk
     assert result.exit_code == 130
     assert "interrupted, partial" in result.stdout
     assert api.leftovers() == []
+
+
+def test_csv_timeline_with_the_hpa(cli, cluster, tmp_path):
+    import csv
+
+    cluster(FakeCluster())
+    path = tmp_path / "timeline.csv"
+    result = cli("loadtest", "tenant-a", "--live", "none", "--csv", str(path), "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(path.open()))
+    assert [row["t"] for row in rows] == ["1.0", "2.0", "3.0"]
+    assert rows[0]["p99"] == "12.0" and rows[0]["hpa_desired_replicas"] == "4" and rows[0]["hpa_cpu_percent"] == "87"
