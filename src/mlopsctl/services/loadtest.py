@@ -612,6 +612,9 @@ def run_in_cluster(
     except MlopsctlError as exc:
         run.notes += _cleanup(kube, target.namespace, job_name)
         raise _attach_partial(exc, run.result(None, slo, interrupted=True) if run.summary else None) from None
+    except BaseException:
+        _cleanup(kube, target.namespace, job_name)  # even a bug must not leave the Job running
+        raise
     run.notes += _cleanup(kube, target.namespace, job_name)
     if interrupted:
         raise LoadtestInterrupted(run.result(None, slo, interrupted=True))

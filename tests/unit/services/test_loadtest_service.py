@@ -271,3 +271,14 @@ def test_caller_can_give_up_while_the_pod_starts():
     assert result.stopped_early and not result.interrupted
     assert result.report == {"timeline": [], "interrupted": False}
     assert api.leftovers() == []
+
+
+def test_an_unexpected_error_still_deletes_the_job():
+    api = FakeCluster()
+
+    def broken(progress):
+        raise RuntimeError("bug in a callback")
+
+    with pytest.raises(RuntimeError, match="bug in a callback"):
+        run(api, on_progress=broken)
+    assert api.leftovers() == []
