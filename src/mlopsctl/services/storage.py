@@ -299,9 +299,15 @@ def revoke_tenant_access(api: KubeApi, status: Status | None, tenant: str) -> bo
     if admin is None:
         return False
     tenant_creds.pop(tenant, None)
-    tenants = tuple(name for name in tenant_namespaces(api) if name != tenant and name in tenant_creds)
+    # Without enforced isolation (MinIO) no tenant has an identity of its own; every other tenant namespace
+    # stays admitted to the S3 port.
+    tenants = tuple(
+        name
+        for name in tenant_namespaces(api)
+        if name != tenant and (name in tenant_creds or not spec.isolation_enforced)
+    )
     spec = dataclasses.replace(spec, tenants=tenants, node_cidrs=node_cidrs(api))
-    objects = M.render_store(spec, admin, {name: tenant_creds[name] for name in tenants})
+    objects = M.render_store(spec, admin, {name: tenant_creds[name] for name in tenants if name in tenant_creds})
     objects[0]["metadata"].setdefault("annotations", {})[STORE_SPEC_ANNOTATION] = _spec_to_json(spec)
     with status.step(f"removing {tenant}'s access to the object store"):
         for obj in objects:
@@ -309,6 +315,22 @@ def revoke_tenant_access(api: KubeApi, status: Status | None, tenant: str) -> bo
         if not tenants:
             api.delete("networking.k8s.io/v1", "NetworkPolicy", "allow-s3-from-tenants", C.STORAGE_NAMESPACE)
     return True
+
+
+def tenant_has_access(api: KubeApi, tenant: str) -> bool:
+    """Whether the installed store still admits `tenant`: an identity of its own, or its namespace among those
+    the store's NetworkPolicy lets reach the S3 port. False when the store is not installed."""
+    if _spec_from_namespace(api.get("v1", "Namespace", C.STORAGE_NAMESPACE)) is None:
+        return False
+    if tenant in _existing_credentials(api)[1]:
+        return True
+    policy = api.get("networking.k8s.io/v1", "NetworkPolicy", "allow-s3-from-tenants", C.STORAGE_NAMESPACE) or {}
+    for rule in (policy.get("spec") or {}).get("ingress") or []:
+        for peer in rule.get("from") or []:
+            for expression in (peer.get("namespaceSelector") or {}).get("matchExpressions") or []:
+                if expression.get("key") == C.NAMESPACE_NAME_LABEL and tenant in (expression.get("values") or []):
+                    return True
+    return False
 
 
 def admin_credentials(api: KubeApi) -> M.Credentials:

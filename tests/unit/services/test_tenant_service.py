@@ -287,6 +287,86 @@ def test_remove_deletes_only_managed_namespaces(api):
     assert again.removed is False and "does not exist" in again.note
 
 
+def _with_store(api, *tenants):
+    """The object store installed (SeaweedFS, wait=False) after `tenant add` of each tenant: each has its identity."""
+    from mlopsctl.manifests import storage as M
+    from mlopsctl.services import storage
+
+    api.served_kinds = None  # the store's kinds (PersistentVolumeClaim, ...) too
+    for name in tenants:
+        svc.add_tenant(api, TenantSpec.create(name), NullStatus())
+    storage.install_storage(api, spec=M.StoreSpec(), wait=False)
+
+
+def _store_admits(api) -> tuple[list[str], list[str]]:
+    """(tenants with a store identity, tenant namespaces the store's NetworkPolicy admits)."""
+    import json
+
+    from mlopsctl.manifests import storage as M
+
+    config = M.decode_secret(api.get("v1", "Secret", M.CONFIG_SECRET, c.STORAGE_NAMESPACE))[M.CONFIG_FILE]
+    names = sorted(
+        i["name"].removeprefix("tenant-") for i in json.loads(config)["identities"] if i["name"] != "mlopsctl-admin"
+    )
+    policy = api.get("networking.k8s.io/v1", "NetworkPolicy", "allow-s3-from-tenants", c.STORAGE_NAMESPACE)
+    admitted = (
+        policy["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchExpressions"][0]["values"] if policy else []
+    )
+    return names, admitted
+
+
+def test_remove_revokes_the_tenants_object_store_access_and_says_so(api):
+    _with_store(api, "tenant-a", "tenant-b")
+    assert _store_admits(api) == (["tenant-a", "tenant-b"], ["tenant-a", "tenant-b"])
+
+    result = svc.remove_tenant(api, "tenant-b", NullStatus())
+
+    assert result.removed and result.store_access_revoked
+    assert result.note == "tenant tenant-b removed; its object-store access was revoked"
+    assert api.get("v1", "Namespace", "tenant-b") is None
+    assert _store_admits(api) == (["tenant-a"], ["tenant-a"])
+    assert api.get("v1", "Secret", c.MODEL_STORE_SECRET, "tenant-a") is not None  # the other tenant keeps its key
+    # Nothing left to revoke: a re-run is a no-op that says so.
+    again = svc.remove_tenant(api, "tenant-b", NullStatus())
+    assert (again.removed, again.store_access_revoked, again.note) == (
+        False,
+        False,
+        "tenant tenant-b does not exist; nothing to do",
+    )
+
+
+def test_a_rerun_after_the_namespace_is_gone_still_revokes_the_access(api):
+    _with_store(api, "tenant-a", "tenant-b")
+    api.delete("v1", "Namespace", "tenant-b")  # deleted by hand, or a removal interrupted after the delete
+
+    result = svc.remove_tenant(api, "tenant-b", NullStatus())
+
+    assert (result.removed, result.store_access_revoked) == (False, True)
+    assert "object-store access was revoked" in result.note
+    assert _store_admits(api) == (["tenant-a"], ["tenant-a"])
+
+
+def test_remove_without_an_object_store_is_not_an_error(api):
+    svc.add_tenant(api, TenantSpec.create("tenant-c"), NullStatus())
+
+    result = svc.remove_tenant(api, "tenant-c", NullStatus())
+
+    assert (result.removed, result.store_access_revoked, result.note) == (True, False, "tenant tenant-c removed")
+    assert api.get("v1", "Namespace", c.STORAGE_NAMESPACE) is None
+    assert not [call for call in api.calls if call[0] == "apply" and call[1][1] == c.STORAGE_NAMESPACE]
+
+
+def test_a_refused_removal_leaves_the_store_access_alone(api):
+    _with_store(api, "tenant-a")
+    namespace = api.get("v1", "Namespace", "tenant-a")
+    del namespace["metadata"]["labels"][c.MANAGED_BY_LABEL]
+    api.add(namespace)  # someone took the label off
+
+    with pytest.raises(Conflict, match="not managed by mlopsctl"):
+        svc.remove_tenant(api, "tenant-a", NullStatus())
+    assert _store_admits(api) == (["tenant-a"], ["tenant-a"])
+
+
 def test_remove_refuses_platform_namespaces(api):
     for name in ("kube-system", "default", c.MONITORING_NAMESPACE):
         with pytest.raises(UsageError, match="platform namespace"):

@@ -130,6 +130,24 @@ def test_revoke_removes_identity_policy_entry_and_secret(api):
     assert _policy(api, "allow-s3-from-tenants") is None
 
 
+def test_revoke_on_minio_keeps_the_other_tenants_admitted(api):
+    """MinIO tenants have no identity of their own; removing one must not cut the others off the S3 port."""
+    _tenant_namespace(api, "tenant-b")
+    S.install_storage(api, spec=M.StoreSpec(engine="minio", image=MINIO), wait=False)
+    assert S.tenant_has_access(api, "tenant-b")
+    api.delete("v1", "Namespace", "tenant-b")
+    assert S.revoke_tenant_access(api, None, "tenant-b")
+    values = _policy(api, "allow-s3-from-tenants")["spec"]["ingress"][0]["from"][0]["namespaceSelector"]
+    assert values["matchExpressions"][0]["values"] == ["tenant-a"]
+    assert not S.tenant_has_access(api, "tenant-b") and S.tenant_has_access(api, "tenant-a")
+
+
+def test_tenant_has_access_is_false_without_a_store_or_an_identity(api):
+    assert not S.tenant_has_access(api, "tenant-a")
+    S.install_storage(api, spec=M.StoreSpec(), wait=False)
+    assert S.tenant_has_access(api, "tenant-a") and not S.tenant_has_access(api, "tenant-z")
+
+
 def test_minio_tenants_get_the_admin_key_and_status_says_isolation_is_not_enforced(api):
     result = S.install_storage(api, spec=M.StoreSpec(engine="minio", image=MINIO), wait=False)
     assert result.isolation.startswith("NOT enforced")
