@@ -131,7 +131,8 @@ def _set_model_table(result):
     table.add_row("model uri", result.uri)
     table.add_row("copied from catalog", "yes" if result.copied_from_catalog else "no")
     table.add_row("rolled out", "yes" if result.rolled_out else "not waited for")
-    table.caption = f"roll back with: mlopsctl tenant set-model {result.tenant} {result.previous_version}"
+    if result.previous_version:
+        table.caption = f"roll back with: mlopsctl tenant set-model {result.tenant} {result.previous_version}"
     return table
 
 

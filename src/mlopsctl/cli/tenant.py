@@ -187,11 +187,60 @@ def _add_output(result):
     return Group(*parts)
 
 
+def _pinned_output(result):
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=f"tenant {result.tenant}", title_justify="left", show_header=False)
+    table.add_column("FIELD")
+    table.add_column("VALUE")
+    table.add_row("model version", f"{result.previous_version or '-'} -> {result.version}")
+    table.add_row("model uri", result.uri)
+    table.add_row("copied from catalog", "yes" if result.copied_from_catalog else "no")
+    table.add_row("objects changed", ", ".join(result.applied) or "none")
+    table.add_row("rolled out", "yes" if result.rolled_out else "not waited for")
+    lines = [f"mlopsctl tenant status {result.tenant}"]
+    if result.previous_version:
+        lines.append(f"mlopsctl tenant set-model {result.tenant} {result.previous_version}  # roll back")
+    return Group(table, Text("next:\n" + "\n".join(f"  {line}" for line in lines)))
+
+
+def _add_with_model(ctx: typer.Context, spec, version: str, store_endpoint, *, wait, timeout, force, adopt):
+    """`tenant add --model`: the version is found and verified in the store before the cluster changes."""
+    from mlopsctl.cli.model_store import admin_store
+    from mlopsctl.services import model_registry
+
+    api = kube_api(ctx)
+    store = admin_store(ctx, endpoint=store_endpoint, api=api)
+    result = model_registry.pin_model(
+        api, store, spec, version, cli_context.status(ctx), wait=wait, timeout=timeout, force=force, adopt=adopt
+    )
+    cli_context.emit(ctx, result, _pinned_output)
+
+
 @tenant_app.command("add")
 @spec_options
 def add(
     ctx: typer.Context,
     name: NameArgument,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            metavar="VERSION",
+            help="Serve this model version from the object store (pushed with `model push`; copied from the "
+            "catalog into the tenant's bucket and verified first). Sets the model URI and version.",
+        ),
+    ] = None,
+    store_endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--store-endpoint",
+            envvar="MLOPSCTL_S3_ENDPOINT",
+            help="With --model: the object store's S3 endpoint from here (default: the installed store's NodePort).",
+        ),
+    ] = None,
     dry_run: Annotated[
         str | None,
         typer.Option("--dry-run", metavar="client|server", help="client: render and plan; server: validate on it."),
@@ -211,9 +260,29 @@ def add(
     """Create or update a tenant: apply its objects in order, prune what is no longer rendered, wait. Idempotent."""
     import sys
 
+    from mlopsctl.errors import UsageError
     from mlopsctl.services import tenant as service
 
+    if model is not None:
+        from mlopsctl.manifests.storage import model_uri, tenant_bucket, validate_version
+
+        given = [f"--{key.replace('_', '-')}" for key in ("model_uri", "model_version") if spec_options[key]]
+        if given:
+            raise UsageError(
+                f"--model cannot be combined with {' and '.join(given)}",
+                hint="--model VERSION sets both: the URI of VERSION in the tenant's bucket, and VERSION",
+            )
+        if dry_run is not None or diff:
+            raise UsageError(
+                "--model cannot be combined with --dry-run or --diff: it copies the version into the tenant's bucket",
+                hint=f"preview the objects with `mlopsctl tenant render {name} --model-uri "
+                f"{model_uri(tenant_bucket(name), 'VERSION')} --model-version VERSION`",
+            )
+        validate_version(model)
     spec = spec_from_options(name, spec_options)
+    if model is not None:
+        _add_with_model(ctx, spec, model, store_endpoint, wait=wait, timeout=timeout, force=force, adopt=adopt)
+        return
     result = service.add_tenant(
         kube_api(ctx),
         spec,

@@ -384,7 +384,7 @@ def pin_model(
 
     status = status or NullStatus()
     M.validate_version(version)
-    previous = spec.model_version
+    previous = _live_model_version(api, spec.name)
     uri, copied = ensure_tenant_copy(store, spec.name, version, status)
     new_spec = spec.replace(model_uri=uri, model_version=version)
     applied = tenant_service.add_tenant(api, new_spec, status, wait=False, force=force, adopt=adopt)
@@ -398,6 +398,18 @@ def pin_model(
             wait_for_rollout(api, spec.name, version, timeout, previous)
             rolled_out = True
     return SetModelResult(spec.name, version, previous, uri, copied, changed, rolled_out)
+
+
+def _live_model_version(api: KubeApi, tenant: str) -> str | None:
+    """The model version in the tenant's spec on its Namespace; None for a tenant that does not exist yet (so
+    `tenant add --model` on a new tenant offers no rollback target)."""
+    namespace = api.get("v1", "Namespace", tenant)
+    text = ((namespace or {}).get("metadata", {}).get("annotations") or {}).get(C.TENANT_SPEC_ANNOTATION)
+    try:
+        version = json.loads(text).get("model_version") if text else None
+    except (ValueError, AttributeError):
+        return None
+    return version if isinstance(version, str) else None
 
 
 def _rollout_state(deployment: dict[str, Any] | None) -> tuple[bool, str | None]:
@@ -450,7 +462,14 @@ def unready_reason(api: KubeApi, tenant: str, version: str) -> str | None:
 
 def wait_for_rollout(api: KubeApi, tenant: str, version: str, timeout: float, previous: str | None = None) -> None:
     failure: list[str] = []
-    rollback = f"`mlopsctl tenant set-model {tenant} {previous or '<previous version>'}`"
+    if previous:
+        serving, fix = (
+            "; the previous pods keep serving",
+            f"roll back with `mlopsctl tenant set-model {tenant} {previous}`",
+        )
+    else:  # a new tenant (`tenant add --model`): there is nothing to fall back to
+        serving = "; the tenant is new, so no pod serves it yet"
+        fix = f"serve another version with `mlopsctl tenant set-model {tenant} VERSION`, or `mlopsctl tenant remove {tenant}`"
 
     def done(obj: dict[str, Any] | None) -> bool:
         complete, reason = _rollout_state(obj)
@@ -466,14 +485,14 @@ def wait_for_rollout(api: KubeApi, tenant: str, version: str, timeout: float, pr
         raise ClusterError(
             f"{tenant}: the pods did not become ready with model {version} within {timeout:.0f}s"
             + (f" ({reason})" if reason else "")
-            + "; the previous pods keep serving",
-            hint=f"kubectl -n {tenant} logs -l {C.INSTANCE_LABEL}={tenant} --tail 20; roll back with {rollback}",
+            + serving,
+            hint=f"kubectl -n {tenant} logs -l {C.INSTANCE_LABEL}={tenant} --tail 20; {fix}",
         ) from exc
     if failure:
         reason = unready_reason(api, tenant, version)
         raise ClusterError(
             f"{tenant}: rollout of model {version} failed: {failure[-1]}"
             + (f" ({reason})" if reason else "")
-            + "; the previous pods keep serving",
-            hint=f"roll back with {rollback}",
+            + serving,
+            hint=fix,
         )

@@ -181,3 +181,15 @@ def test_the_timeout_message_carries_the_reason_and_the_rollback_command():
     assert "did not become ready with model v2 within 1s (pod inference-new: ImagePullBackOff)" in caught.value.message
     assert "the previous pods keep serving" in caught.value.message
     assert "`mlopsctl tenant set-model tenant-a v1`" in caught.value.hint
+
+
+def test_a_new_tenant_whose_version_does_not_load_is_not_told_to_roll_back():
+    """`tenant add T --model V` on a new tenant: no earlier pods serve it, so there is nothing to roll back to."""
+    api = FakeKubeApi()
+    api.add({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": C.APP_NAME, "namespace": "tenant-c"}})
+    with pytest.raises(MlopsctlError) as caught:
+        registry.wait_for_rollout(api, "tenant-c", "v2", timeout=1, previous=None)
+    assert "the tenant is new, so no pod serves it yet" in caught.value.message
+    assert "keep serving" not in caught.value.message
+    assert "`mlopsctl tenant set-model tenant-c VERSION`" in caught.value.hint
+    assert "`mlopsctl tenant remove tenant-c`" in caught.value.hint
