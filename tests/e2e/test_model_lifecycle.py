@@ -163,3 +163,64 @@ def test_push_set_model_see_it_served_and_roll_back(cli, api, tmp_path):
         _eventually_served(api, first)
     finally:
         cli(*g, "tenant", "remove", TENANT, "--yes", "--timeout", "300")
+
+
+def test_tenant_add_with_a_model_reads_the_store_from_secret_files_and_remove_revokes_it(cli, api, tmp_path):
+    """`tenant add T --model V` on a new tenant: served from the store with the key read from the mounted Secret
+    (nothing secret in the environment, the files readable by the non-root service); `tenant remove` revokes the
+    key in the engine itself."""
+    from mlopsctl.adapters.s3 import Boto3ObjectStore
+    from mlopsctl.errors import Forbidden, MlopsctlError
+    from mlopsctl.manifests import storage as M
+    from mlopsctl.services import storage
+
+    g = _global()
+    tenant = "e2e-model-add"
+    assert cli(*g, "storage", "install", "--timeout", "300").exit_code == ExitCode.OK
+    version = f"e2e-{time.strftime('%Y%m%d%H%M%S')}-add"
+    directory = tmp_path / version
+    assert cli(*g, "model", "train", "--out", str(directory), "--version", version).exit_code == ExitCode.OK
+    assert cli(*g, "model", "push", str(directory), env=_env()).exit_code == ExitCode.OK
+
+    missing = cli(*g, "tenant", "add", tenant, "--model", f"{version}-missing", env=_env())
+    assert missing.exit_code == ExitCode.CLUSTER_UNREACHABLE and "neither in" in missing.stderr
+    assert api.get("v1", "Namespace", tenant) is None  # refused before anything changed
+
+    try:
+        added = cli(
+            *g, "-o", "json", "tenant", "add", tenant, "--model", version, "--min-replicas", "1",
+            "--max-replicas", "2", "--timeout", "300", env=_env(),
+        )  # fmt: skip
+        assert added.exit_code == ExitCode.OK, added.stderr
+        assert json.loads(added.stdout)["rolled_out"] is True
+        pods = api.list("v1", "Pod", namespace=tenant, label_selector=f"{C.INSTANCE_LABEL}={tenant}")
+        ready = [p["metadata"]["name"] for p in pods if not p["metadata"].get("deletionTimestamp")]
+        assert ready
+        script = (
+            "import os,json;print(json.dumps({'env':sorted(os.environ),"
+            "'key':open(os.environ['AWS_ACCESS_KEY_ID_FILE']).read().strip()!=''}))"
+        )
+        seen = api.exec(tenant, ready[0], ["python", "-c", script], container=C.APP_NAME)
+        assert seen.returncode == 0, seen.stderr
+        inside = json.loads(seen.stdout)
+        assert inside["key"] is True
+        assert "AWS_ACCESS_KEY_ID" not in inside["env"] and "AWS_SECRET_ACCESS_KEY" not in inside["env"]
+        values = M.decode_secret(api.get("v1", "Secret", C.MODEL_STORE_SECRET, tenant))
+    finally:
+        removed = cli(*g, "-o", "json", "tenant", "remove", tenant, "--yes", "--timeout", "300")
+    assert removed.exit_code == ExitCode.OK, removed.stderr
+    assert json.loads(removed.stdout)["store_access_revoked"] is True
+
+    # The engine restarts to drop the identity; then the former key is refused.
+    endpoint = S3_ENDPOINT or storage.store_endpoints(api)[1]
+    former = Boto3ObjectStore(endpoint, values["AWS_ACCESS_KEY_ID"], values["AWS_SECRET_ACCESS_KEY"])
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            former.get_bytes(M.tenant_bucket(tenant), f"{M.MODEL_PREFIX}/{version}/{M.METADATA_FILE}")
+        except Forbidden:
+            break
+        except MlopsctlError:
+            pass  # the store is restarting
+        assert time.monotonic() < deadline, "the removed tenant's key still reads its bucket"
+        time.sleep(3)
