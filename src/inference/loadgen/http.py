@@ -25,7 +25,7 @@ engine needs and nothing else: no redirects, no cookies, no pipelining.
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
+from typing import Protocol, cast
 
 MAX_HEAD = 65536
 
@@ -68,8 +68,9 @@ class Connection(asyncio.Protocol):
         self._status = 0
         self._remaining = 0
 
-    def connection_made(self, transport) -> None:  # type: ignore[override]
-        self.transport = transport
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # The loop hands a stream transport to a protocol made by create_connection().
+        self.transport = cast(asyncio.Transport, transport)
 
     def send(self, request: bytes, intended: float) -> None:
         self.busy = True

@@ -78,7 +78,7 @@ class Recorder:
         self.last_completion: float | None = None
         self.total_us = 0.0
         self.squares = 0.0
-        self._interval = Counter()
+        self._interval: Counter[str] = Counter()
 
     # Hot path: called once per request.
     def record_response(self, latency: float, status: int, now: float) -> None:
