@@ -255,6 +255,17 @@ def parse_policy(obj: Mapping[str, Any], default_namespace: str = "default") -> 
 # --- evaluation ----------------------------------------------------------------------------------------------
 
 
+def _subnet_of(
+    inner: ipaddress.IPv4Network | ipaddress.IPv6Network, outer: ipaddress.IPv4Network | ipaddress.IPv6Network
+) -> bool:
+    """`inner.subnet_of(outer)` for two networks of the same IP version (False across versions)."""
+    if isinstance(inner, ipaddress.IPv4Network) and isinstance(outer, ipaddress.IPv4Network):
+        return inner.subnet_of(outer)
+    if isinstance(inner, ipaddress.IPv6Network) and isinstance(outer, ipaddress.IPv6Network):
+        return inner.subnet_of(outer)
+    return False
+
+
 def _remaining(block: ipaddress._BaseNetwork, excepts: Iterable[ipaddress._BaseNetwork]) -> list:
     """`block` minus every network in `excepts`, as a list of networks."""
     parts = [block]
@@ -319,7 +330,7 @@ class Network:
         for pod_net in self.pod_cidrs:
             if pod_net.version != network.version or not pod_net.overlaps(network):
                 continue
-            inner = pod_net if pod_net.subnet_of(network) else network
+            inner = pod_net if _subnet_of(pod_net, network) else network
             if _remaining(inner, excepts):
                 return "maybe"
         return False
