@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, NoReturn
 
 from mlopsctl import constants as c
 from mlopsctl.errors import UsageError
@@ -77,7 +77,7 @@ class InvalidTenantSpec(UsageError):
         self.field = field
 
 
-def _fail(field: str, problem: str, hint: str | None = None) -> None:
+def _fail(field: str, problem: str, hint: str | None = None) -> NoReturn:
     raise InvalidTenantSpec(field, problem, hint)
 
 
@@ -305,8 +305,8 @@ def _default_quota(spec: TenantSpec) -> dict[str, Any]:
 def _validate_quota(spec: TenantSpec) -> None:
     """The quota must hold max_replicas pods during a rolling update, or the HPA's scale-out silently stalls."""
     pods = _max_pods(spec)
-    _check_int(spec, "quota_pods", 1, 100_000)
-    if spec.quota_pods < pods:
+    quota_pods = _check_int(spec, "quota_pods", 1, 100_000)
+    if quota_pods < pods:
         _fail("quota_pods", f"{spec.quota_pods} cannot hold max_replicas + {SURGE_PODS} surge = {pods} pods")
     cpu = _check_quantity(spec, "quota_cpu", parse_cpu)
     need_cpu = pods * parse_cpu(spec.cpu_limit)
@@ -345,6 +345,8 @@ def _context(spec: TenantSpec) -> dict[str, Any]:
     labels = _labels(spec)
     requests = {"cpu": spec.cpu_request, "memory": spec.memory_request}
     limits = {"cpu": spec.cpu_limit, "memory": spec.memory_limit}
+    # __post_init__ fills every quota left as None, so a constructed spec has concrete quotas.
+    assert spec.quota_cpu is not None and spec.quota_memory is not None
     quota_hard: dict[str, str] = {
         "pods": str(spec.quota_pods),
         "requests.cpu": spec.quota_cpu,
