@@ -265,7 +265,9 @@ def add_tenant(
     if dry_run is not None and dry_run not in DRY_RUN_MODES:
         raise UsageError(f"invalid --dry-run: expected client or server, got {dry_run!r}")
     if render is None:
-        from mlopsctl.manifests.tenant import render_tenant as render
+        from mlopsctl.manifests.tenant import render_tenant
+
+        render = render_tenant
     namespace = spec.namespace
     result = TenantApplyResult(tenant=spec.name, namespace=namespace, dry_run="server" if diff else dry_run)
     result.service_url = f"http://{c.APP_NAME}.{namespace}.svc.cluster.local:{c.SERVICE_PORT}"
@@ -317,18 +319,15 @@ def add_tenant(
         for obj in deployments:
             name = obj["metadata"]["name"]
             applied = sum(1 for change in result.objects if change.action == "applied")
-            with status.step(f"wait for Deployment {namespace}/{name} to roll out"):
-                found = wait_rollout(
-                    api,
-                    namespace,
-                    name,
-                    timeout,
-                    status,
-                    lambda n=applied: (
-                        f"all {n} objects of tenant {spec.name} were applied; the rollout goes on in "
-                        f"the cluster (`mlopsctl tenant status {spec.name}`)"
-                    ),
+
+            def done(n: int = applied) -> str:
+                return (
+                    f"all {n} objects of tenant {spec.name} were applied; the rollout goes on in "
+                    f"the cluster (`mlopsctl tenant status {spec.name}`)"
                 )
+
+            with status.step(f"wait for Deployment {namespace}/{name} to roll out"):
+                found = wait_rollout(api, namespace, name, timeout, status, done)
             result.ready_replicas = int((found.get("status") or {}).get("readyReplicas", 0))
     result.next_commands = [
         f"mlopsctl tenant status {spec.name}",
