@@ -211,7 +211,9 @@ def _headline_metrics(metrics: Any) -> dict[str, Any]:
     """Held-out accuracy and F1 from the service's metadata (`metrics.heldout`), or the flat numbers given."""
     if not isinstance(metrics, Mapping):
         return {}
-    heldout = metrics.get("heldout") if isinstance(metrics.get("heldout"), Mapping) else metrics
+    heldout = metrics.get("heldout")
+    if not isinstance(heldout, Mapping):
+        heldout = metrics
     return {
         key: value for key, value in heldout.items() if isinstance(value, int | float) and not isinstance(value, bool)
     }
