@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mlopsctl import constants as c
 from mlopsctl.adapters.base import KubeApi, KubeObject
@@ -23,6 +23,9 @@ from mlopsctl.manifests import metrics_server as ms
 from mlopsctl.manifests.kind import DEFAULT_PORT_MAPPINGS, KindClusterSpec
 from mlopsctl.progress import Status
 from mlopsctl.services import tenant as tenants_service
+
+if TYPE_CHECKING:
+    from mlopsctl.manifests.tenant import TenantSpec
 
 
 class KindApi(Protocol):
@@ -297,8 +300,11 @@ def _up(
             raise ClusterError("the cluster has no nodes", hint="check the cluster's node pools")
         for node in nodes:
             node_name = node["metadata"]["name"]
-            _wait(f"node {node_name} was not Ready", timeout, lambda n=node_name: api.wait_for(
-                "v1", "Node", n, None, node_ready, timeout))  # fmt: skip
+
+            def node_is_ready(n: str = node_name) -> KubeObject | None:
+                return api.wait_for("v1", "Node", n, None, node_ready, timeout)
+
+            _wait(f"node {node_name} was not Ready", timeout, node_is_ready)
         return f"{len(nodes)} nodes Ready ({result.server_version})"
 
     run.step("wait for nodes Ready", nodes_ready)
@@ -366,13 +372,18 @@ def _up(
 
     specs = [_tenant_spec(api, name, result.image) for name in request.tenants]
     for tenant in specs:
-        run.step(f"apply tenant {tenant.name}", lambda t=tenant: _apply_tenant(api, t, status))
+
+        def apply_tenant(t: TenantSpec = tenant) -> str:
+            return _apply_tenant(api, t, status)
+
+        run.step(f"apply tenant {tenant.name}", apply_tenant)
         result.tenants.append(tenant.name)
     for tenant in specs:
-        run.step(
-            f"wait for tenant {tenant.name} to roll out",
-            lambda t=tenant: _wait_tenant(api, t.name, timeout, status, run),
-        )
+
+        def wait_tenant(t: TenantSpec = tenant) -> str:
+            return _wait_tenant(api, t.name, timeout, status, run)
+
+        run.step(f"wait for tenant {tenant.name} to roll out", wait_tenant)
     _addons(request, deps, run, api, specs, spec is not None)
     _summary(result, spec is not None and bool(spec.port_mappings), request)
 
@@ -381,7 +392,7 @@ def _tags(*references: str) -> list[str]:
     return list(dict.fromkeys(references))
 
 
-def _tenant_spec(api: KubeApi, name: str, image: str):
+def _tenant_spec(api: KubeApi, name: str, image: str) -> TenantSpec:
     """The default tenant's spec: the one stored on its namespace when it exists (so a re-run keeps what
     `tenant add` or `tenant set-model` changed), with the image this run built."""
     from mlopsctl.manifests.tenant import TenantSpec
@@ -402,9 +413,10 @@ def _apply_tenant(api: KubeApi, spec: Any, status: Status) -> str:
 
 
 def _wait_tenant(api: KubeApi, name: str, timeout: float, status: Status, run: _Run) -> str:
-    found = tenants_service.wait_rollout(
-        api, name, c.APP_NAME, timeout, status, lambda: f"done: {run.done()}; tenant {name} is still rolling out"
-    )
+    def done() -> str:
+        return f"done: {run.done()}; tenant {name} is still rolling out"
+
+    found = tenants_service.wait_rollout(api, name, c.APP_NAME, timeout, status, done)
     return f"{(found.get('status') or {}).get('readyReplicas', 0)} ready"
 
 
@@ -419,12 +431,19 @@ def _addons(
         elif installer is None:
             run.skip(f"install {part}", "this mlopsctl build has no installer for it")
         else:
-            run.step(f"install {part}", lambda i=installer: i(api, run.status, run.result.context))
+
+            def install(i: Installer = installer) -> str:
+                return i(api, run.status, run.result.context)
+
+            run.step(f"install {part}", install)
             if part == "monitoring":
                 # The monitoring CRDs exist now: re-apply the tenants so their ServiceMonitors are created.
                 for tenant in specs:
-                    run.step(f"apply tenant {tenant.name} ServiceMonitor", lambda t=tenant: _apply_tenant(
-                        api, t, run.status))  # fmt: skip
+
+                    def apply_monitor(t: Any = tenant) -> str:
+                        return _apply_tenant(api, t, run.status)
+
+                    run.step(f"apply tenant {tenant.name} ServiceMonitor", apply_monitor)
 
 
 def _summary(result: ClusterUpResult, kind_mode: bool, request: ClusterUpRequest) -> None:
