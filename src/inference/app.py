@@ -19,12 +19,13 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel
 
 from inference import jsonio
 from inference.artifact import LoadedModel, ModelLoadError
@@ -99,7 +100,7 @@ class PredictCore:
             on_batch=self._observe,
         )
 
-    def _predict(self, texts: list[str]) -> list[Prediction]:
+    def _predict(self, texts: Sequence[str]) -> list[Prediction]:
         predictor = self.state.predictor
         if predictor is None:  # only reachable if a request raced a failed load
             raise RuntimeError("the model is not loaded")
@@ -406,7 +407,7 @@ def create_app(
         503: {"model": ErrorResponse, "description": "The model is not loaded yet."},
     }
 
-    def body_schema(model: type) -> dict[str, Any]:
+    def body_schema(model: type[BaseModel]) -> dict[str, Any]:
         schema = model.model_json_schema()
         return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
@@ -434,20 +435,26 @@ def create_app(
         status, payload = await core.predict_batch(await request.body())
         return Response(payload, status_code=status, media_type="application/json")
 
-    health_doc = {"response_model": HealthResponse, "response_class": JSONResponse}
-
-    @app.get("/healthz", summary="Liveness: the process serves", **health_doc)
-    @app.get("/health", summary="Liveness (alias of /healthz)", **health_doc)
+    @app.get(
+        "/healthz", summary="Liveness: the process serves", response_model=HealthResponse, response_class=JSONResponse
+    )
+    @app.get(
+        "/health", summary="Liveness (alias of /healthz)", response_model=HealthResponse, response_class=JSONResponse
+    )
     async def healthz() -> Response:
         return _json(200, {"status": "healthy"})
 
-    ready_doc = {
-        "response_model": ReadyResponse,
-        "responses": {503: {"model": ReadyResponse, "description": "The model is loading or failed to load."}},
+    not_ready: dict[int | str, dict[str, Any]] = {
+        503: {"model": ReadyResponse, "description": "The model is loading or failed to load."}
     }
 
-    @app.get("/readyz", summary="Readiness: the model is loaded and verified", **ready_doc)
-    @app.get("/ready", summary="Readiness (alias of /readyz)", **ready_doc)
+    @app.get(
+        "/readyz",
+        summary="Readiness: the model is loaded and verified",
+        response_model=ReadyResponse,
+        responses=not_ready,
+    )
+    @app.get("/ready", summary="Readiness (alias of /readyz)", response_model=ReadyResponse, responses=not_ready)
     async def readyz() -> Response:
         if state.status == "ready" and state.model is not None:
             return _json(200, {"status": "ready", "model_version": state.model.version})
