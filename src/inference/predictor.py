@@ -24,9 +24,12 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 _MAGIC = b"MLOPSCM1"
 
@@ -204,9 +207,9 @@ class _CompiledPredictor:
         n_scores = self.n_scores
         contributions = values[:, None] * self.weights_t[columns]
         bins = docs[:, None] * n_scores + self.score_index
-        scores = np.bincount(bins.ravel(), weights=contributions.ravel(), minlength=n * n_scores)
+        summed = np.bincount(bins.ravel(), weights=contributions.ravel(), minlength=n * n_scores)
         # (an empty set of features makes bincount return integers)
-        scores = scores.astype(np.float64, copy=False).reshape(n, n_scores)
+        scores: npt.NDArray[np.float64] = summed.astype(np.float64, copy=False).reshape(n, n_scores)
         scores += self.bias
         if self.link == "calibrated":
             # CalibratedClassifierCV(method="sigmoid"), binary: the mean over folds of expit(-(a * score + b)).
