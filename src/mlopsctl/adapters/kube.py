@@ -17,11 +17,14 @@ import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mlopsctl.adapters.base import AccessReview, ExecResult, KubeObject
 from mlopsctl.constants import FIELD_MANAGER
 from mlopsctl.errors import ClusterError, ClusterUnreachable, Conflict, Forbidden, MlopsctlError, NotFound, UsageError
+
+if TYPE_CHECKING:
+    from urllib3 import HTTPResponse
 
 CONNECT_HINT = "is the cluster running? check `kubectl cluster-info`, or pick another one with --context"
 _CONFLICT_MANAGER = re.compile(r'conflict with "([^"]+)"')
@@ -457,7 +460,8 @@ class KubernetesApi:
         if container:
             kwargs["container"] = container
         with map_errors(f"reading logs of pod {namespace}/{pod}", self.host):
-            response = core.read_namespaced_pod_log(pod, namespace, **kwargs)
+            # With _preload_content=False the client returns the raw urllib3 response, not the str its stubs say.
+            response = cast("HTTPResponse", core.read_namespaced_pod_log(pod, namespace, **kwargs))
             try:
                 buffer = b""
                 for chunk in response.stream(4096):
