@@ -11,11 +11,14 @@ printed, and no Job is left behind).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from mlopsctl.cli import context as cli_context
+
+if TYPE_CHECKING:
+    from rich.live import Live
 
 
 def _fmt(value: Any, unit: str = "", digits: int = 1) -> str:
@@ -58,13 +61,13 @@ class LiveView:
         from mlopsctl.progress import wants_spinner
 
         self.mode = "null" if quiet else mode
-        self.live = None
+        self.live: Live | None = None
         self.color = color
         self.stream = sys.stderr
         if self.mode == "auto":
             self.mode = "rich" if wants_spinner(sys.stderr.isatty(), os.environ, color) else "plain"
 
-    def _start(self) -> None:
+    def _start(self) -> Live:
         """The live panel starts with the first second of load (the set-up steps show their own progress)."""
         import sys
 
@@ -72,8 +75,9 @@ class LiveView:
         from rich.live import Live
 
         console = Console(file=sys.stderr, no_color=not self.color, highlight=False)
-        self.live = Live(self._render(None), console=console, refresh_per_second=4, transient=True)
-        self.live.start()
+        self.live = live = Live(self._render(None), console=console, refresh_per_second=4, transient=True)
+        live.start()
+        return live
 
     def _render(self, progress):
         from rich.panel import Panel
@@ -113,9 +117,8 @@ class LiveView:
         if progress.phase == "starting":  # the set-up steps show their own progress
             return
         if self.mode == "rich":
-            if self.live is None:
-                self._start()
-            self.live.update(self._render(progress))
+            live = self.live if self.live is not None else self._start()
+            live.update(self._render(progress))
         elif self.mode == "plain":
             self.stream.write(progress_line(progress) + "\n")
             self.stream.flush()
