@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated, Any
 
 import typer
@@ -103,6 +104,7 @@ class Images:
 def installers(settings) -> dict[str, Any]:
     """The platform parts whose code exists in this build, as `cluster up` installers."""
     found: dict[str, Any] = {}
+    monitoring: ModuleType | None
     try:
         from mlopsctl.services import monitoring
     except ImportError:  # pragma: no cover - depends on the build
@@ -117,6 +119,7 @@ def installers(settings) -> dict[str, Any]:
             return f"{result.chart} {result.chart_version}; Grafana user {result.grafana_user}, password {password}"
 
         found["monitoring"] = install_monitoring
+    storage: ModuleType | None
     try:
         from mlopsctl.services import storage
     except ImportError:  # pragma: no cover - depends on the build
