@@ -115,6 +115,11 @@ def _network_table(report):
     return Group(*parts)
 
 
+def _field(item: Any, key: str) -> Any:
+    """One field of an expectation: a dict's key (None when absent) or an object's attribute."""
+    return item.get(key) if isinstance(item, dict) else getattr(item, key)
+
+
 def _expectations_table(title: str, expectations):
     from rich.table import Table
 
@@ -122,12 +127,18 @@ def _expectations_table(title: str, expectations):
     for column in ("RESULT", "CHECK", "RULE", "EXPECTED", "OBSERVED", "WHY"):
         table.add_column(column, overflow="fold")
     for item in expectations:
-        get = item.get if isinstance(item, dict) else lambda key, item=item: getattr(item, key)
-        check = get("check")
+        check = _field(item, "check")
         if isinstance(item, dict) and item.get("subject"):
             where = item.get("namespace") or "cluster"
             check = f"{item['subject']} {check} ({where})"
-        table.add_row(_mark(get("passed")), check, get("rule"), get("expected"), get("observed"), get("reason"))
+        table.add_row(
+            _mark(_field(item, "passed")),
+            check,
+            _field(item, "rule"),
+            _field(item, "expected"),
+            _field(item, "observed"),
+            _field(item, "reason"),
+        )
     return table
 
 
