@@ -263,7 +263,8 @@ def _pod_targets(peers: Sequence[Peer], label: str, only_port: int | None = None
 def _tenant_source(snap: ClusterSnapshot, tenant: str) -> Peer | None:
     candidates = [p for (ns, _), p in sorted(snap.peers.items()) if ns == tenant]
     preferred = [p for p in candidates if p.labels.get(c.NAME_LABEL) == c.APP_NAME]
-    return (preferred or candidates or [None])[0]
+    chosen = preferred or candidates
+    return chosen[0] if chosen else None
 
 
 def plan(snap: ClusterSnapshot) -> list[Probe]:
