@@ -36,6 +36,16 @@ ReportOption = Annotated[
     ),
 ]
 TimeoutOption = Annotated[float, typer.Option("--timeout", min=1, help="Seconds to wait for scaling, per phase.")]
+ScaleDownOption = Annotated[
+    bool, typer.Option("--scale-down", help="With --load: also wait until replicas return to the minimum.")
+]
+
+
+def _require_load_for_scale_down(load: bool, scale_down: bool, example: str) -> None:
+    from mlopsctl.errors import UsageError
+
+    if scale_down and not load:
+        raise UsageError("--scale-down needs --load", hint=example)
 
 
 def _settings(ctx: typer.Context, output: str | None):
@@ -277,20 +287,16 @@ def autoscaling(
         str | None, typer.Argument(metavar="[TENANT]", help="Tenant to check (default: every tenant).")
     ] = None,
     load: Annotated[bool, typer.Option("--load", help="Drive in-cluster load until the HPA scales out.")] = False,
-    scale_down: Annotated[
-        bool, typer.Option("--scale-down", help="With --load: also wait until replicas return to the minimum.")
-    ] = False,
+    scale_down: ScaleDownOption = False,
     timeout: TimeoutOption = 300.0,
     report_dir: ReportOption = None,
     output: OutputOption = None,
 ) -> None:
     """Metrics API available, pod metrics present, HPA able to scale; with --load, a scale-up timeline."""
-    from mlopsctl.errors import UsageError
     from mlopsctl.services.verify_autoscaling import verify_autoscaling
 
     _settings(ctx, output)
-    if scale_down and not load:
-        raise UsageError("--scale-down needs --load", hint="mlopsctl verify autoscaling TENANT --load --scale-down")
+    _require_load_for_scale_down(load, scale_down, "mlopsctl verify autoscaling TENANT --load --scale-down")
     report = verify_autoscaling(
         _kube(ctx),
         tenants=[tenant] if tenant else None,
@@ -330,20 +336,16 @@ def all_checks(
         list[str] | None, typer.Option("--tenant", metavar="TENANT", help="Only these tenants (repeatable).")
     ] = None,
     load: Annotated[bool, typer.Option("--load", help="Also drive load until the HPA scales out.")] = False,
-    scale_down: Annotated[
-        bool, typer.Option("--scale-down", help="With --load: also wait until replicas return to the minimum.")
-    ] = False,
+    scale_down: ScaleDownOption = False,
     timeout: TimeoutOption = 300.0,
     report_dir: ReportOption = None,
     output: OutputOption = None,
 ) -> None:
     """Isolation (RBAC + network) and autoscaling, live."""
-    from mlopsctl.errors import UsageError
     from mlopsctl.services.verify_all import verify_all
 
     _settings(ctx, output)
-    if scale_down and not load:
-        raise UsageError("--scale-down needs --load", hint="mlopsctl verify all --load --scale-down")
+    _require_load_for_scale_down(load, scale_down, "mlopsctl verify all --load --scale-down")
     report = verify_all(
         _kube(ctx),
         tenants=tenant or None,
