@@ -80,17 +80,10 @@ def _status_table(result):
 
 
 def _uninstall_table(result):
-    from rich.table import Table
+    from mlopsctl.cli.tables import object_actions_table
 
     removed = "removed" if result.release_removed else "was not installed"
-    table = Table(title=f"monitoring: release {result.release} {removed}")
-    table.add_column("OBJECT")
-    table.add_column("ACTION")
-    for item in result.deleted:
-        table.add_row(item, "deleted")
-    for item in result.kept:
-        table.add_row(item, "kept")
-    return table
+    return object_actions_table(f"monitoring: release {result.release} {removed}", result.deleted, result.kept)
 
 
 def register(app: typer.Typer) -> None:

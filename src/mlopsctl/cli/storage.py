@@ -67,16 +67,9 @@ def _status_table(result):
 
 
 def _uninstall_table(result):
-    from rich.table import Table
+    from mlopsctl.cli.tables import object_actions_table
 
-    table = Table(title=f"removed from {result.namespace}", title_justify="left")
-    table.add_column("OBJECT")
-    table.add_column("ACTION")
-    for item in result.deleted:
-        table.add_row(item, "deleted")
-    for item in result.kept:
-        table.add_row(item, "kept")
-    return table
+    return object_actions_table(f"removed from {result.namespace}", result.deleted, result.kept, justify="left")
 
 
 @storage_app.command("install")
