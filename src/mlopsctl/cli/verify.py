@@ -36,6 +36,9 @@ ReportOption = Annotated[
     ),
 ]
 TimeoutOption = Annotated[float, typer.Option("--timeout", min=1, help="Seconds to wait for scaling, per phase.")]
+TenantsOption = Annotated[
+    list[str] | None, typer.Option("--tenant", metavar="TENANT", help="Only these tenants (repeatable).")
+]
 ScaleDownOption = Annotated[
     bool, typer.Option("--scale-down", help="With --load: also wait until replicas return to the minimum.")
 ]
@@ -223,9 +226,7 @@ def network(
     ctx: typer.Context,
     offline: OfflineOption = False,
     manifests: ManifestsOption = None,
-    tenant: Annotated[
-        list[str] | None, typer.Option("--tenant", metavar="TENANT", help="Only these tenants (repeatable).")
-    ] = None,
+    tenant: TenantsOption = None,
     attempts: Annotated[int, typer.Option("--attempts", min=1, max=10, help="Tries per probe (bounded backoff).")] = 4,
     report_dir: ReportOption = None,
     output: OutputOption = None,
@@ -256,9 +257,7 @@ def rbac(
             "--checks", metavar="FILE", help="YAML file of extra checks: [{verb, resource, group, subresource}]."
         ),
     ] = None,
-    tenant: Annotated[
-        list[str] | None, typer.Option("--tenant", metavar="TENANT", help="Only these tenants (repeatable).")
-    ] = None,
+    tenant: TenantsOption = None,
     report_dir: ReportOption = None,
     output: OutputOption = None,
 ) -> None:
@@ -316,9 +315,7 @@ def _load_driver(ctx: typer.Context, timeout: float):
 
 def isolation(
     ctx: typer.Context,
-    tenant: Annotated[
-        list[str] | None, typer.Option("--tenant", metavar="TENANT", help="Only these tenants (repeatable).")
-    ] = None,
+    tenant: TenantsOption = None,
     report_dir: ReportOption = None,
     output: OutputOption = None,
 ) -> None:
@@ -332,9 +329,7 @@ def isolation(
 
 def all_checks(
     ctx: typer.Context,
-    tenant: Annotated[
-        list[str] | None, typer.Option("--tenant", metavar="TENANT", help="Only these tenants (repeatable).")
-    ] = None,
+    tenant: TenantsOption = None,
     load: Annotated[bool, typer.Option("--load", help="Also drive load until the HPA scales out.")] = False,
     scale_down: ScaleDownOption = False,
     timeout: TimeoutOption = 300.0,
