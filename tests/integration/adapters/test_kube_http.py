@@ -25,20 +25,6 @@ def deployment(**labels: str) -> dict:
     }
 
 
-@pytest.fixture
-def server():
-    fake = FakeApiServer().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def api(server, tmp_path):
-    path = tmp_path / "kubeconfig"
-    path.write_text(server.kubeconfig())
-    return connect(context="fake", kubeconfig=str(path), request_timeout=10)
-
-
 def patches(server: FakeApiServer):
     return [r for r in server.requests if r.method == "PATCH"]
 

@@ -6,27 +6,11 @@ from __future__ import annotations
 import pytest
 
 from mlopsctl import constants as c
-from mlopsctl.adapters.kube import connect
 from mlopsctl.manifests.tenant import TenantSpec, render_tenant
 from mlopsctl.progress import NullStatus
 from mlopsctl.services import tenant as service
-from tests.integration.adapters.fake_apiserver import FakeApiServer
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def server():
-    fake = FakeApiServer().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def api(server, tmp_path):
-    path = tmp_path / "kubeconfig"
-    path.write_text(server.kubeconfig())
-    return connect(context="fake", kubeconfig=str(path))
 
 
 def test_tenant_add_applies_in_order_and_converges(server, api):
