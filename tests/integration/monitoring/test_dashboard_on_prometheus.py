@@ -7,6 +7,7 @@ and must evaluate without error on the real series.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -46,6 +47,32 @@ def _get(client, url: str, **params):
         return None
 
 
+@contextlib.contextmanager
+def _running(argv: list[str], log: Path, ready_url: str, what: str, stop_timeout: float, env=None):
+    """Start a server process logging to `log`, wait until `ready_url` answers 200, stop it on exit."""
+    import httpx
+
+    with log.open("w") as out:
+        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        with httpx.Client() as client:
+
+            def ready() -> bool:
+                assert process.poll() is None, log.read_text()[-3000:]
+                response = _get(client, ready_url)
+                return response is not None and response.status_code == 200
+
+            _wait_until(ready, 60, what)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=stop_timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
     """A tiny model in the service's artifact format (skops + metadata)."""
@@ -76,8 +103,6 @@ def model_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def service(model_dir: Path, tmp_path_factory):
     """The inference service through the container's own entry point (`python -m inference serve`)."""
-    import httpx
-
     port = free_port()
     log = tmp_path_factory.mktemp("service") / "service.log"
     env = {
@@ -86,39 +111,16 @@ def service(model_dir: Path, tmp_path_factory):
         "MODEL_URI": str(model_dir),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")])),
     }
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "inference", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    argv = [sys.executable, "-m", "inference", "serve", "--host", "127.0.0.1", "--port", str(port)]
     base = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client() as client:
-
-            def ready() -> bool:
-                assert process.poll() is None, log.read_text()
-                response = _get(client, f"{base}/readyz")
-                return response is not None and response.status_code == 200
-
-            _wait_until(ready, 60, "the inference service to be ready")
+    with _running(argv, log, f"{base}/readyz", "the inference service to be ready", 10, env=env):
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
 def prometheus(service: str, tmp_path_factory):
     """Prometheus scraping the service every second, labelled as a ServiceMonitor target would be, with the
     deployed alert rules loaded."""
-    import httpx
-
     binary = require_program("prometheus")
     work = tmp_path_factory.mktemp("prometheus")
     (work / "rules.yaml").write_text(monitoring.rules_file())
@@ -138,37 +140,16 @@ def prometheus(service: str, tmp_path_factory):
         f"          pod: {POD}\n"
     )
     port = free_port()
-    log = work / "prometheus.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={work / 'prometheus.yml'}",
-                f"--storage.tsdb.path={work / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--storage.tsdb.retention.time=1h",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    argv = [
+        binary,
+        f"--config.file={work / 'prometheus.yml'}",
+        f"--storage.tsdb.path={work / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--storage.tsdb.retention.time=1h",
+    ]
     base = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client() as client:
-
-            def ready() -> bool:
-                assert process.poll() is None, log.read_text()[-3000:]
-                response = _get(client, f"{base}/-/ready")
-                return response is not None and response.status_code == 200
-
-            _wait_until(ready, 60, "Prometheus to be ready")
+    with _running(argv, work / "prometheus.log", f"{base}/-/ready", "Prometheus to be ready", 20):
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def _query(client, prometheus: str, expr: str, instant: bool):
