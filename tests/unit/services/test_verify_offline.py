@@ -86,20 +86,22 @@ def test_connections_cover_every_pair_and_port():
     assert set(first) == {"from", "to", "port", "protocol", "allowed", "reason"}
 
 
+# The original stack's defect: tenant pods may open connections anywhere.
+ALLOW_ALL_EGRESS_FROM_TENANT_A = {
+    "apiVersion": "networking.k8s.io/v1",
+    "kind": "NetworkPolicy",
+    "metadata": {"name": "allow-all-egress", "namespace": "tenant-a"},
+    "spec": {
+        "podSelector": {},
+        "policyTypes": ["Egress"],
+        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}],
+    },
+}
+
+
 def test_egress_to_everywhere_is_caught():
     objects = rendered()
-    objects.append(
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": {"name": "allow-all-egress", "namespace": "tenant-a"},
-            "spec": {
-                "podSelector": {},
-                "policyTypes": ["Egress"],
-                "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}],
-            },
-        }
-    )
+    objects.append(copy.deepcopy(ALLOW_ALL_EGRESS_FROM_TENANT_A))
     report = network_offline(objects)
     assert not report.passed
     bad = failed(report)
@@ -114,18 +116,7 @@ def test_egress_to_everywhere_is_caught():
 
 def test_egress_to_everywhere_with_open_ingress_reopens_cross_tenant_path():
     objects = [o for o in rendered() if not (o["kind"] == "NetworkPolicy" and o["metadata"]["namespace"] == "tenant-b")]
-    objects.append(
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": {"name": "allow-all-egress", "namespace": "tenant-a"},
-            "spec": {
-                "podSelector": {},
-                "policyTypes": ["Egress"],
-                "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}],
-            },
-        }
-    )
+    objects.append(copy.deepcopy(ALLOW_ALL_EGRESS_FROM_TENANT_A))
     report = network_offline(objects)
     to_b = next(e for e in report.expectations if e.check == "tenant-a/inference -> tenant-b/inference 8080/TCP")
     assert not to_b.passed and to_b.observed == "possibly allowed"
