@@ -262,6 +262,12 @@ def loadtest(
     csv_path: Annotated[
         str | None, typer.Option("--csv", help="Also write the per-second timeline (with the HPA) to this CSV file.")
     ] = None,
+    report_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--report", metavar="DIR", help="Also write an HTML report (report.html) and the JSON result into DIR."
+        ),
+    ] = None,
     output: Annotated[
         str | None, typer.Option("-o", "--output", help="Output format: table, json or yaml (default: the global -o).")
     ] = None,
@@ -312,6 +318,13 @@ def loadtest(
                 write_timeline_csv(result, csv_path)
             except OSError as exc:
                 raise UsageError(f"cannot write --csv {csv_path}: {exc.strerror}") from None
+        if report_dir:
+            from pathlib import Path
+
+            from mlopsctl.services.loadtest_report import write_load_report
+
+            written = write_load_report(result, Path(report_dir))
+            cli_context.status(ctx).note(f"report written: {written.describe()}")
         emit(result, current.output, summary_table, color=current.color)
 
     view = LiveView("null" if live == "none" else live, current.quiet, current.color)

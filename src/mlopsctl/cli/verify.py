@@ -32,7 +32,7 @@ ReportOption = Annotated[
     typer.Option(
         "--report",
         metavar="DIR",
-        help="Also write a JUnit XML file and a Markdown evidence report into this directory.",
+        help="Also write evidence into this directory: JUnit XML, Markdown and an HTML page (report.html).",
     ),
 ]
 TimeoutOption = Annotated[float, typer.Option("--timeout", min=1, help="Seconds to wait for scaling, per phase.")]
@@ -213,10 +213,18 @@ def _finish_live(ctx: typer.Context, output: str | None, report, report_dir: Pat
         from mlopsctl.services.verify_report import write_report
 
         written = write_report(report, report_dir)
-        cli_context.status(ctx).note(f"evidence written: {written.junit} and {written.markdown}")
+        cli_context.status(ctx).note(f"evidence written: {written.describe()}")
     _emit(ctx, output, report, _live_table)
     failed = sum(1 for c in report.checks if not c.passed)
     _fail_if(not report.passed, f"verify {report.kind}", failed or len(report.findings))
+
+
+def _offline_evidence(ctx: typer.Context, result, manifests: Path, started: str, report_dir: Path | None) -> None:
+    if report_dir is not None:
+        from mlopsctl.services.verify_report import offline_report, write_report
+
+        written = write_report(offline_report(result, manifests, started), report_dir)
+        cli_context.status(ctx).note(f"evidence written: {written.describe()}")
 
 
 # --- commands ------------------------------------------------------------------------------------------------
@@ -234,10 +242,12 @@ def network(
     """Who may reach whom: offline from manifests, or live by probing from inside the tenant pods."""
     _settings(ctx, output)
     if offline or manifests is not None:
-        from mlopsctl.services.verify import load_manifests, network_offline
+        from mlopsctl.services.verify import load_manifests, network_offline, utc_now
 
         directory = _manifests(offline, manifests)
+        started = utc_now()
         result = network_offline(load_manifests(directory))
+        _offline_evidence(ctx, result, directory, started, report_dir)
         _emit(ctx, output, result, _network_table)
         _fail_if(not result.passed, "verify network", result.failures)
         return
@@ -267,10 +277,12 @@ def rbac(
     _settings(ctx, output)
     extra = read_checks(checks) if checks is not None else []
     if offline or manifests is not None:
-        from mlopsctl.services.verify import load_manifests, rbac_offline
+        from mlopsctl.services.verify import load_manifests, rbac_offline, utc_now
 
         directory = _manifests(offline, manifests)
+        started = utc_now()
         result = rbac_offline(load_manifests(directory), extra)
+        _offline_evidence(ctx, result, directory, started, report_dir)
         _emit(ctx, output, result, _rbac_table)
         _fail_if(not result.passed, "verify rbac", result.failures)
         return

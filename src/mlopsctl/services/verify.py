@@ -201,6 +201,11 @@ class LiveCheck:
     detail: str = ""
     started: str = ""
     finished: str = ""
+    # Where the check sits in a matrix (the HTML report): network: source peer, destination, "PORT/PROTOCOL";
+    # rbac: the identity, the namespace ("" for cluster scope), the verb and resource.
+    subject: str = ""
+    target: str = ""
+    action: str = ""
 
 
 @dataclass
@@ -221,6 +226,7 @@ class LiveReport:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     timeline: list[dict[str, Any]] = field(default_factory=list)
+    loads: list[dict[str, Any]] = field(default_factory=list)  # the load runs a check drove (loadtest results)
     passed: bool = True
 
     def conclude(self) -> LiveReport:
@@ -246,4 +252,5 @@ def merge_reports(kind: str, reports: Sequence[LiveReport]) -> LiveReport:
         merged.findings.extend(report.findings)
         merged.notes.extend(report.notes)
         merged.timeline.extend(report.timeline)
+        merged.loads.extend(report.loads)
     return merged.conclude()

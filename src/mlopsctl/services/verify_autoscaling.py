@@ -4,6 +4,7 @@ the timeline says how fast."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -44,6 +45,7 @@ class _LoadRun:
     thread: threading.Thread
     stop: threading.Event
     error: list[BaseException] = field(default_factory=list)
+    result: list[Any] = field(default_factory=list)  # the load test's result, once it ended
 
 
 class InClusterLoad:
@@ -59,7 +61,9 @@ class InClusterLoad:
 
         def work() -> None:
             try:
-                self.run(self.api, tenant, self.options, on_progress=lambda progress: stop.is_set())
+                handle.result.append(
+                    self.run(self.api, tenant, self.options, on_progress=lambda progress: stop.is_set())
+                )
             except BaseException as exc:  # reported through failed()/stop(), never lost in the thread
                 handle.error.append(exc)
 
@@ -73,6 +77,10 @@ class InClusterLoad:
 
     def failed(self, handle: _LoadRun) -> str | None:
         return self._describe(handle.error[0]) if handle.error else None
+
+    def result(self, handle: _LoadRun) -> Any:
+        """What the load generator measured (a LoadtestResult), once stopped; None if it failed."""
+        return handle.result[0] if handle.result else None
 
     def stop(self, handle: _LoadRun) -> str | None:
         handle.stop.set()
@@ -198,6 +206,15 @@ def _pod_metrics(api: KubeApi, tenant: str) -> list[dict[str, Any]]:
     return api.list("metrics.k8s.io/v1beta1", "PodMetrics", tenant)
 
 
+def _keep_load_result(load: LoadDriver, handle: Any, report: LiveReport) -> None:
+    """The driver's measurements (latency, rate, the HPA per second) go into the report for the HTML page; a
+    driver that keeps none (a fake, another implementation) simply adds nothing."""
+    collect = getattr(load, "result", None)
+    measured = collect(handle) if callable(collect) else None
+    if measured is not None and dataclasses.is_dataclass(measured) and not isinstance(measured, type):
+        report.loads.append(dataclasses.asdict(measured))
+
+
 def _load_phase(
     api: KubeApi,
     tenant: str,
@@ -260,6 +277,7 @@ def _load_phase(
                     sample("load")
         finally:
             stop_note = load.stop(handle)
+    _keep_load_result(load, handle, report)
     elapsed = clock() - start
     cpu_text = "no CPU value seen" if cpu_peak is None else f"CPU up to {cpu_peak}%"
     if stop_note:

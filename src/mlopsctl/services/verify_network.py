@@ -420,6 +420,11 @@ def run_probe(
     return Outcome(connected, observed, tries, started, now())
 
 
+def _placement(probe: Probe) -> tuple[str, str, str]:
+    """(source, destination, port) of a probe: its cell in the connectivity matrix."""
+    return probe.source.id, probe.target.description, f"{probe.target.port}/{probe.target.protocol}"
+
+
 def verify_network(
     api: KubeApi,
     *,
@@ -472,6 +477,7 @@ def verify_network(
                         f"positive control failed first: {failed_controls[probe.source.id]}",
                         now(),
                         now(),
+                        *_placement(probe),
                     )
                 )
                 continue
@@ -500,6 +506,7 @@ def verify_network(
                     detail,
                     outcome.started,
                     outcome.finished,
+                    *_placement(probe),
                 )
             )
     if enforcement_breaches:

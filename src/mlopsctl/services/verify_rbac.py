@@ -99,6 +99,9 @@ def verify_rbac(
                             detail,
                             asked,
                             now(),
+                            subject.user,
+                            scope or "",
+                            check.describe(),
                         )
                     )
     if not accounts:

@@ -1,5 +1,6 @@
-"""Evidence files for a live verification: JUnit XML (for CI) and a Markdown report for people: what was checked,
-how, what was expected and observed, when, and against which cluster version."""
+"""Evidence files for a verification: JUnit XML (for CI), a Markdown report and an HTML page (report.html) for
+people: what was checked, how, what was expected and observed, when, and against which cluster version. Offline
+results are turned into the live report's shape first, so both give the same three files."""
 
 from __future__ import annotations
 
@@ -7,13 +8,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlopsctl.errors import UsageError
-from mlopsctl.services.verify import LiveReport
+from mlopsctl.services.verify import LiveCheck, LiveReport, NetworkReport, RbacReport, utc_now
+
+HTML_NAME = "report.html"
 
 
 @dataclass(frozen=True)
 class WrittenReport:
     junit: Path
     markdown: Path
+    html: Path
+
+    def describe(self) -> str:
+        return f"{self.junit}, {self.markdown} and {self.html}"
 
 
 def _seconds(start: str, end: str) -> float:
@@ -151,6 +158,14 @@ def markdown(report: LiveReport) -> str:
     return "\n".join(lines)
 
 
+def html_page(report: LiveReport) -> str:
+    from mlopsctl import __version__
+    from mlopsctl.output import to_data
+    from mlopsctl.report.html import verify_page
+
+    return verify_page(to_data(report), report.loads, version=__version__, generated=utc_now())
+
+
 def write_report(report: LiveReport, directory: Path) -> WrittenReport:
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -159,8 +174,56 @@ def write_report(report: LiveReport, directory: Path) -> WrittenReport:
         junit.write_text(junit_xml(report))
         md = directory / f"{stem}.md"
         md.write_text(markdown(report))
+        html = directory / HTML_NAME
+        html.write_text(html_page(report), encoding="utf-8")
     except OSError as exc:
         raise UsageError(
             f"cannot write the report into {directory}: {exc.strerror}", hint="pick a writable --report DIR"
         ) from exc
-    return WrittenReport(junit, md)
+    return WrittenReport(junit, md, html)
+
+
+# --- offline results in the live report's shape ----------------------------------------------------------------
+
+
+def _offline_check(area: str, name: str, expectation, method: str, at: str, placement: tuple[str, str, str]):
+    get = expectation.get if isinstance(expectation, dict) else lambda key: getattr(expectation, key)
+    return LiveCheck(
+        area,
+        name,
+        str(get("expected")),
+        str(get("observed")),
+        bool(get("passed")),
+        method,
+        f"{get('rule')}: {get('reason')}",
+        at,
+        at,
+        *placement,
+    )
+
+
+def offline_report(result: NetworkReport | RbacReport, manifests: Path, started: str) -> LiveReport:
+    """An offline verdict as a LiveReport: one check per isolation expectation, the evaluator's verdict as what
+    was observed; the verdict stays the offline one (no tenants in DIR means nothing failed)."""
+    finished = utc_now()
+    source = f"offline: manifests in {manifests} (evaluators only, no cluster)"
+    if isinstance(result, NetworkReport):
+        report = LiveReport("network", source, started, finished, notes=[*result.synthesized, *result.warnings])
+        by_check = {e.check: e for e in result.expectations}
+        for row in result.connections:
+            name = f"{row['from']} -> {row['to']} {row['port']}/{row['protocol']}"
+            expectation = by_check.get(name)
+            if expectation is not None:
+                placement = (row["from"], row["to"], f"{row['port']}/{row['protocol']}")
+                method = f"NetworkPolicy evaluator over {manifests}"
+                report.checks.append(_offline_check("network", name, expectation, method, finished, placement))
+    else:
+        report = LiveReport("rbac", source, started, finished)
+        for item in result.expectations:
+            where = item["namespace"] or "cluster scope"
+            name = f"{item['subject']}: {item['check']} in {where}"
+            placement = (item["subject"], item["namespace"] or "", item["check"])
+            method = f"RBAC evaluator over {manifests}"
+            report.checks.append(_offline_check("rbac", name, item, method, finished, placement))
+    report.passed = result.passed
+    return report

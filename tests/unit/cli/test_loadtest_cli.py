@@ -149,3 +149,17 @@ def test_csv_timeline_with_the_hpa(cli, cluster, tmp_path):
     rows = list(csv.DictReader(path.open()))
     assert [row["t"] for row in rows] == ["1.0", "2.0", "3.0"]
     assert rows[0]["p99"] == "12.0" and rows[0]["hpa_desired_replicas"] == "4" and rows[0]["hpa_cpu_percent"] == "87"
+
+
+def test_report_dir_gets_an_html_page_and_the_json_result(cli, cluster, tmp_path):
+    cluster(FakeCluster(lines=[progress(1), progress(2), progress(3), final(p99=450.0)]))
+    evidence = tmp_path / "evidence"
+    result = cli("loadtest", "tenant-a", "--slo", "p99<200ms", "--report", str(evidence), "--live", "none")
+    assert result.exit_code == 6
+    assert f"report written: {evidence / 'report.html'} and {evidence / 'loadtest.json'}" in result.stderr
+    page = (evidence / "report.html").read_text()
+    assert "loadtest tenant-a — SLO ✗ breached" in page
+    assert 'data-series="p99"' in page and 'data-limit="SLO p99&lt;200ms"' in page
+    assert 'id="load-replicas"' in page  # the HPA's replicas, on the same time axis
+    saved = json.loads((evidence / "loadtest.json").read_text())
+    assert saved["tenant"] == "tenant-a" and len(saved["report"]["timeline"]) == 3 and len(saved["hpa"]) == 3

@@ -24,7 +24,15 @@ def test_network_live_json_passes(cli, fake_cluster):
     data = json.loads(result.stdout)
     assert data["kind"] == "network" and data["passed"] is True and data["cluster_version"] == "v1.31.0"
     check = data["checks"][0]
-    assert set(check) == {"area", "name", "expected", "observed", "passed", "method", "detail", "started", "finished"}
+    assert set(check) == {
+        "area", "name", "expected", "observed", "passed", "method", "detail", "started", "finished",
+        "subject", "target", "action",
+    }  # fmt: skip
+    assert (check["subject"], check["target"], check["action"]) == (
+        "monitoring/prometheus-0",
+        "tenant metrics pod tenant-a/inference-a1",
+        "8080/TCP",
+    )
 
 
 def test_network_live_leaky_cni_exits_6_with_finding(cli, fake_cluster):
@@ -47,6 +55,9 @@ def test_isolation_writes_evidence(cli, fake_cluster, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "evidence" / "verify-isolation.junit.xml").is_file()
     assert (tmp_path / "evidence" / "verify-isolation.md").read_text().startswith("# mlopsctl verify isolation: PASSED")
+    page = (tmp_path / "evidence" / "report.html").read_text()
+    assert '<h1 class="verdict-pass">mlopsctl verify isolation: PASSED</h1>' in page
+    assert 'id="connectivity-matrix"' in page and 'id="rbac-matrix"' in page
 
 
 def test_autoscaling_without_metrics_api_exits_6(cli, fake_cluster):

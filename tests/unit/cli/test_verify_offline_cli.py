@@ -182,3 +182,48 @@ def test_invalid_checks_file(cli, tmp_path):
     result = cli("verify", "rbac", "--offline", "--manifests", str(_tenants(tmp_path)), "--checks", str(checks))
     assert result.exit_code == 2
     assert "invalid --checks file" in result.stderr
+
+
+# --- --report DIR offline: the same three evidence files as a live run ----------------------------------------
+
+
+def test_network_offline_report_writes_junit_markdown_and_html(cli, tmp_path):
+    wide_open = _policy(
+        "allow-all-egress", "tenant-b", policyTypes=["Egress"], egress=[{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}]
+    )
+    directory = _tenants(tmp_path, [wide_open])
+    evidence = tmp_path / "evidence"
+    result = cli("verify", "network", "--offline", "--manifests", str(directory), "--report", str(evidence))
+    assert result.exit_code == 6
+    assert f"evidence written: {evidence / 'verify-network.junit.xml'}" in result.stderr
+    junit = (evidence / "verify-network.junit.xml").read_text()
+    assert 'name="mlopsctl verify network"' in junit and 'type="VerificationFailed"' in junit
+    assert "tenant-b/inference -&gt; default/kubernetes 6443/TCP" in junit
+    markdown = (evidence / "verify-network.md").read_text()
+    assert markdown.startswith("# mlopsctl verify network: FAILED")
+    assert f"- Cluster version: offline: manifests in {directory}" in markdown
+    page = (evidence / "report.html").read_text()
+    assert "mlopsctl verify network: FAILED" in page and 'id="connectivity-matrix"' in page
+    assert "FAIL: expected denied" in page and "tenant-b/allow-all-egress rule 0" in page
+
+
+def test_rbac_offline_report_passes_with_every_expectation_as_a_check(cli, tmp_path):
+    evidence = tmp_path / "evidence"
+    result = cli(
+        "-o", "json", "verify", "rbac", "--offline", "--manifests", str(_tenants(tmp_path)), "--report", str(evidence)
+    )
+    assert result.exit_code == 0, result.stderr
+    expectations = json.loads(result.stdout)["expectations"]
+    junit = (evidence / "verify-rbac.junit.xml").read_text()
+    assert f'tests="{len(expectations)}" failures="0"' in junit
+    assert (evidence / "verify-rbac.md").read_text().startswith("# mlopsctl verify rbac: PASSED")
+    page = (evidence / "report.html").read_text()
+    assert 'id="rbac-matrix"' in page and "✓ No check failed." in page
+
+
+def test_offline_report_into_an_unwritable_place_is_a_usage_error(cli, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = cli("verify", "network", "--offline", "--manifests", str(_tenants(tmp_path)), "--report", str(blocker))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"mlopsctl: error: cannot write the report into {blocker}")

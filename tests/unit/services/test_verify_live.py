@@ -469,6 +469,38 @@ def test_in_cluster_load_runs_in_the_background_until_stopped():
     assert driver.stop(handle) is None
     assert calls == [("api", "tenant-a", "options")]
     assert answers[-1] is True and False in answers
+    assert driver.result(handle) == "result"  # what the load measured, for the HTML report
+
+
+def test_load_results_go_into_the_report():
+    from mlopsctl.services.loadtest import HpaSample, LoadtestResult
+
+    api = cluster()
+    _metrics_ready(api)
+    clock = FakeClock()
+
+    class MeasuringLoad(ScalingLoad):
+        def result(self, handle):
+            sample = HpaSample(1.0, 2, 4, 120, 50, 2, 10)
+            return LoadtestResult(handle, "in-cluster", "url", "job", False, True, None, [], {"timeline": []}, [sample])
+
+    load = MeasuringLoad(api, clock, up_after=10)
+
+    def sleep(seconds):
+        clock.sleep(seconds)
+        load.tick("tenant-a")
+
+    report = verify_autoscaling(api, tenants=["tenant-a"], load=load, timeout=60, poll=5, sleep=sleep, clock=clock)
+    assert [(run["tenant"], run["stopped_early"], run["hpa"][0]["desired_replicas"]) for run in report.loads] == [
+        ("tenant-a", True, 4)
+    ]
+    # A driver that keeps no result (the plain ScalingLoad) adds nothing.
+    assert (
+        verify_autoscaling(
+            api, tenants=["tenant-a"], load=ScalingLoad(api, clock), timeout=5, poll=5, sleep=clock.sleep, clock=clock
+        ).loads
+        == []
+    )
 
 
 def test_in_cluster_load_failure_is_reported():
