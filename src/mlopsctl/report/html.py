@@ -44,7 +44,7 @@ footer { margin-top: 3rem; color: #52525b; font-size: .8rem; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   thead { display: table-header-group; } tr, figure, .conn { break-inside: avoid; }
   h2 { break-after: avoid; } .matrix-wrap { overflow: visible; } table.matrix { font-size: 6.5pt; }
-  details > summary { display: none; } section.load { break-before: page; }
+  figure { display: inline-block; width: 49%; vertical-align: top; margin: 0 0 4mm; }
 }
 """
 
