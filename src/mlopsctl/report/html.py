@@ -4,6 +4,7 @@ numbers; every coloured mark also says what it means in text (✓ allowed, ✗ d
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
@@ -12,6 +13,7 @@ from mlopsctl.report import svg
 from mlopsctl.report.load_view import TABLE_COLUMNS, LoadView, cell, load_view
 from mlopsctl.report.verify_view import Cell, CheckRow, Matrix, VerifyView, scaling_charts, verify_view
 
+_REASON_TOKENS = re.compile(r"[()]|; ")
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 CSS = """
 :root { color-scheme: light; }
@@ -65,11 +67,14 @@ def split_reasons(text: str) -> list[str]:
     """The evaluator joins the egress and ingress reasons with '; ' (rules describe themselves with '; ' too, but
     inside parentheses): one part per direction."""
     parts, depth, start = [], 0, 0
-    for index, char in enumerate(text):
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth == 0 and text.startswith("; ", index):
-            parts.append(text[start:index])
-            start = index + 2
+    for token in _REASON_TOKENS.finditer(text):
+        mark = token.group()
+        if mark == "; ":
+            if depth == 0:
+                parts.append(text[start : token.start()])
+                start = token.end()
+        else:
+            depth += 1 if mark == "(" else -1
     parts.append(text[start:])
     return [part for part in parts if part]
 
