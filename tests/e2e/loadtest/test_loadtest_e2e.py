@@ -61,7 +61,7 @@ def _leftovers(api) -> list[str]:
     return [obj["metadata"]["name"] for obj in jobs + policies]
 
 
-def test_in_cluster_load_reaches_the_service_and_cleans_up(cli, api, tenant):
+def test_in_cluster_load_reaches_the_service_and_cleans_up(cli, api, tenant, tmp_path):
     result = cli(
         *_global(),
         "loadtest",
@@ -76,12 +76,16 @@ def test_in_cluster_load_reaches_the_service_and_cleans_up(cli, api, tenant):
         "errors<1%",
         "--live",
         "plain",
+        "--report",
+        str(tmp_path / "report"),
         "-o",
         "json",
     )
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     report = data["report"]
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert 'id="load-latency"' in page and 'id="load-replicas"' in page  # latency and the HPA, one time axis
     assert data["mode"] == "in-cluster" and data["target"] == f"http://{c.APP_NAME}.{tenant}.svc:{c.SERVICE_PORT}"
     assert report["requests"]["scheduled"] == 800
     assert report["requests"]["ok"] >= 790 and report["requests"]["dropped"] == 0

@@ -83,6 +83,9 @@ def test_live_network_isolation_holds(cli, tenants, tmp_path):
         assert any("-> API server" in name for name in names)
     assert (tmp_path / "verify-network.junit.xml").is_file()
     assert "# mlopsctl verify network: PASSED" in (tmp_path / "verify-network.md").read_text()
+    page = (tmp_path / "report.html").read_text()
+    assert 'id="connectivity-matrix"' in page and "✓ No check failed." in page
+    assert all(check["subject"] and check["action"] for check in data["checks"] if "->" in check["name"])
 
 
 def test_live_rbac_isolation_holds_and_agrees_with_the_evaluator(cli, tenants):
@@ -148,3 +151,7 @@ def test_autoscaling_under_load(cli, tenants, tmp_path):
     assert result.exit_code == 0, [(check["name"], check["observed"]) for check in data["checks"]]
     assert any(row["replicas"] > 1 for row in data["timeline"])
     assert "## Scaling timeline" in (tmp_path / "verify-autoscaling.md").read_text()
+    # The load run that drove the scale-up is kept, and drawn on the page next to the HPA timeline.
+    assert [run["tenant"] for run in data["loads"]] == [TENANTS[0]] and data["loads"][0]["report"]["timeline"]
+    page = (tmp_path / "report.html").read_text()
+    assert 'id="scaling-0"' in page and 'id="load-0-latency"' in page
