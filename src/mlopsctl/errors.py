@@ -1,6 +1,7 @@
 """The error model: every failure a user can cause is one of these, with a one-line message and a hint.
 
     MlopsctlError                 1  generic
+    ├── Declined                  1  a confirmation prompt answered no (or no terminal to ask on)
     ├── UsageError                2  bad flag value, bad name, bad config file
     ├── PrerequisiteMissing       3  docker, kind, kubectl, helm absent or too old
     ├── ExternalCommandFailed     4  a tool or download we ran failed
@@ -37,6 +38,10 @@ class MlopsctlError(Exception):
         self.hint = hint
         # Shown only with -v: the pasteable command line and the tail of its output.
         self.detail = detail
+
+
+class Declined(MlopsctlError):
+    exit_code = ExitCode.ERROR
 
 
 class UsageError(MlopsctlError):

@@ -10,7 +10,7 @@ import typer
 
 from mlopsctl.cli import context as cli_context
 
-cluster_app = typer.Typer(
+app = typer.Typer(
     name="cluster",
     help="Create, inspect and delete the platform's cluster (Kind, or an existing one with --context).",
     no_args_is_help=True,
@@ -181,7 +181,7 @@ def _status_output(result):
 
 
 # -- commands --------------------------------------------------------------------------------------------------
-@cluster_app.command("up")
+@app.command("up")
 def up(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Option("--name", help="Kind cluster name (default: mlopsctl).")] = None,
@@ -247,7 +247,7 @@ def up(
     cli_context.emit(ctx, result, _up_output)
 
 
-@cluster_app.command("down")
+@app.command("down")
 def down(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Option("--name", help="Kind cluster name (default: mlopsctl).")] = None,
@@ -261,12 +261,14 @@ def down(
     settings = cli_context.settings(ctx).with_overrides(cluster_name=name)
     target = service.kind_cluster_of(settings.context) or settings.cluster_name
     if (settings.context is None or service.kind_cluster_of(settings.context)) and not yes:
-        typer.confirm(f"Delete Kind cluster {target} and everything in it?", abort=True, err=True)
+        cli_context.confirm(
+            f"Delete Kind cluster {target} and everything in it?", hint="pass --yes to skip the question"
+        )
     result = service.cluster_down(settings.cluster_name, settings.context, kind_cli(settings), cli_context.status(ctx))
     cli_context.emit(ctx, result, lambda r: Text(r.note))
 
 
-@cluster_app.command("status")
+@app.command("status")
 def status(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Option("--name", help="Kind cluster name (default: mlopsctl).")] = None,
@@ -278,7 +280,3 @@ def status(
     kind = kind_cli(settings) if settings.context is None else None
     result = service.cluster_status(settings.cluster_name, settings.context, kind, connector(settings))
     cli_context.emit(ctx, result, _status_output)
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(cluster_app, name="cluster")

@@ -10,6 +10,8 @@ import typer
 
 from mlopsctl.cli import context as cli_context
 
+app = typer.Typer(name="doctor", rich_markup_mode=None)
+
 
 def _kubeconfig_text(kubeconfig: str | None) -> str | None:
     candidates = (kubeconfig or "").split(os.pathsep) if kubeconfig else [str(Path.home() / ".kube" / "config")]
@@ -33,6 +35,7 @@ def _table(report):
     return table
 
 
+@app.command("doctor")
 def doctor(
     ctx: typer.Context,
     install_tools: Annotated[
@@ -92,7 +95,3 @@ def doctor(
             f"required tools missing or unusable: {failed}",
             hint="follow the FIX column, or run `mlopsctl doctor --install-tools`",
         )
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(doctor)

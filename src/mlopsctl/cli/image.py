@@ -1,7 +1,7 @@
 """`mlopsctl image build|base`: the inference image, and a base image for hosts with no registry.
 
-`image_app` is the sub-app; other image commands (such as `image load`) are added to it with
-`@image_app.command(...)`.
+`app` is the sub-app; other image commands (such as `image load`) are added to it with
+`@app.command(...)`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import typer
 
 from mlopsctl.cli import context as cli_context
 
-image_app = typer.Typer(
+app = typer.Typer(
     name="image",
     help="Build the inference image; make a base image where no registry is reachable.",
     no_args_is_help=True,
@@ -74,7 +74,7 @@ def default_source() -> Path:
     return checkout if (checkout / "Dockerfile").is_file() else Path.cwd()
 
 
-@image_app.command("build")
+@app.command("build")
 def build(
     ctx: typer.Context,
     tag: Annotated[
@@ -133,7 +133,7 @@ def build(
     cli_context.emit(ctx, result, _build_table)
 
 
-@image_app.command("base")
+@app.command("base")
 def base(
     ctx: typer.Context,
     tag: Annotated[str, typer.Option("--tag", "-t", help="Tag of the base image.")] = "mlopsctl/base:bookworm",
@@ -159,7 +159,7 @@ def base(
     cli_context.emit(ctx, result, _base_table)
 
 
-@image_app.command("load")
+@app.command("load")
 def load(
     ctx: typer.Context,
     tag: Annotated[
@@ -177,7 +177,3 @@ def load(
     reference = tag or images.reference(None)
     result = service.load_image(kind_cli(settings), images, cluster, reference, cli_context.status(ctx))
     cli_context.emit(ctx, result, lambda r: _key_values("image load", [("image", r.image), ("cluster", r.cluster)]))
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(image_app, name="image")

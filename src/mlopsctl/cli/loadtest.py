@@ -17,6 +17,8 @@ import typer
 
 from mlopsctl.cli import context as cli_context
 
+app = typer.Typer(name="loadtest", rich_markup_mode=None)
+
 if TYPE_CHECKING:
     from rich.live import Live
 
@@ -217,6 +219,7 @@ def write_timeline_csv(result, path: str) -> None:
             )
 
 
+@app.command("loadtest")
 def loadtest(
     ctx: typer.Context,
     tenant: Annotated[str, typer.Argument(help="The tenant to load (its namespace).")],
@@ -381,8 +384,3 @@ def _kube(current):
     from mlopsctl.adapters.kube import connect
 
     return connect(current.context, current.kubeconfig)
-
-
-def register(app: typer.Typer) -> None:
-    text = __doc__.split(": ", 1)[1]
-    app.command("loadtest", help=text[0].upper() + text[1:])(loadtest)

@@ -39,8 +39,23 @@ def _log_unexpected(exc: BaseException) -> str | None:
 
 
 def _wants_traceback(obj: Any) -> bool:
-    current = getattr(obj, "settings", None)
-    return bool(current and (current.verbose or current.traceback))
+    wants = getattr(obj, "wants_traceback", None)
+    return bool(wants and wants())
+
+
+def usage_error(exc: Any) -> int:
+    """click's own usage errors, said the house way: one `mlopsctl: error:` line, a hint, exit 2."""
+    from typer._click.exceptions import NoArgsIsHelpError
+
+    if isinstance(exc, NoArgsIsHelpError):
+        exc.show()
+        return int(ExitCode.USAGE)
+    message = exc.format_message().strip()
+    _write(f"mlopsctl: error: {message[:1].lower()}{message[1:]}")
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else "mlopsctl"
+    _write(f"hint: see `{command} --help`")
+    return int(getattr(exc, "exit_code", ExitCode.USAGE) or ExitCode.USAGE)
 
 
 def report(exc: BaseException, obj: Any) -> int:
@@ -91,8 +106,7 @@ class MlopsctlGroup(TyperGroup):
         except typer.Exit as exc:
             code = exc.exit_code
         except typer.TyperException as exc:  # click's usage errors, vendored by typer
-            exc.show()
-            code = getattr(exc, "exit_code", int(ExitCode.USAGE))
+            code = usage_error(exc)
         except BaseException as exc:
             if isinstance(exc, SystemExit):
                 raise
@@ -107,4 +121,4 @@ def main() -> None:
 
     from mlopsctl.cli.app import app
 
-    get_command(app).main(prog_name="mlopsctl")
+    get_command(app).main(prog_name="mlopsctl", complete_var="_MLOPSCTL_COMPLETE")

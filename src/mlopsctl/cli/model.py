@@ -1,6 +1,6 @@
 """`mlopsctl model ...`: versioned model artifacts.
 
-`model_app` is the sub-app. This module holds `model train`; other modules attach more commands to the same
+`app` is the sub-app. This module holds `model train`; other modules attach more commands to the same
 sub-app (`cli/model_store.py` adds push, list and pull), so `register` only adds the sub-app to the root.
 """
 
@@ -12,10 +12,11 @@ from typing import Annotated
 import typer
 
 from mlopsctl.cli import context as cli_context
+from mlopsctl.cli.store_access import AccessKey, Endpoint, Region, SecretKey, Tenant, admin_store, kube_api
 
-model_app = typer.Typer(
+app = typer.Typer(
     name="model",
-    help="Train, push and list versioned model artifacts.",
+    help="Train, push, list and pull versioned model artifacts.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -37,7 +38,7 @@ def _train_table(result):
     return table
 
 
-@model_app.command("train")
+@app.command("train")
 def train(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", help="Artifact directory to write (model.skops + metadata.json).")],
@@ -56,5 +57,124 @@ def train(
     cli_context.emit(ctx, result, _train_table)
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(model_app, name="model")
+def _push_table(result):
+    from rich.table import Table
+
+    table = Table(title="model pushed" if result.uploaded else "model already present", title_justify="left")
+    for column in ("VERSION", "URI", "SIZE", "SHA256"):
+        table.add_column(column)
+    table.add_row(result.version, result.uri, _size(result.size), result.sha256[:12])
+    return table
+
+
+def _size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return str(size)
+
+
+def _list_table(result):
+    from rich.table import Table
+
+    table = Table(title="model versions", title_justify="left")
+    for column in ("VERSION", "WHERE", "SIZE", "ACCURACY", "F1", "CREATED", "USED BY"):
+        table.add_column(column)
+    for item in result.versions:
+        accuracy = item.metrics.get("accuracy")
+        f1 = item.metrics.get("f1_macro")
+        used_by = ", ".join(item.used_by) if result.usage_known else "?"
+        table.add_row(
+            item.version + ("" if item.complete else " (incomplete)"),
+            item.tenant or "catalog",
+            _size(item.size),
+            f"{accuracy:.3f}" if isinstance(accuracy, float) else "-",
+            f"{f1:.3f}" if isinstance(f1, float) else "-",
+            item.created_at or "-",
+            used_by or "-",
+        )
+    if result.notes:
+        table.caption = "; ".join(result.notes)
+    return table
+
+
+def _pull_table(result):
+    from rich.table import Table
+
+    table = Table(title="model pulled and verified", title_justify="left")
+    for column in ("VERSION", "URI", "DIRECTORY", "SHA256"):
+        table.add_column(column)
+    table.add_row(result.version, result.uri, str(result.directory), result.sha256[:12])
+    return table
+
+
+@app.command("push")
+def push(
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(help="Artifact directory (model.skops + metadata.json).")],
+    tenant: Tenant = None,
+    endpoint: Endpoint = None,
+    access_key: AccessKey = None,
+    secret_key: SecretKey = None,
+    region: Region = "us-east-1",
+) -> None:
+    """Upload a model artifact; refuses one whose checksum does not match its metadata."""
+    from mlopsctl.services import model_registry
+
+    artifact = model_registry.read_artifact(directory)  # refuse a bad directory before touching the network
+    store = admin_store(ctx, endpoint, access_key, secret_key, region)
+    result = model_registry.push(store, artifact.directory, tenant=tenant, status=cli_context.status(ctx))
+    cli_context.emit(ctx, result, _push_table)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    tenant: Tenant = None,
+    endpoint: Endpoint = None,
+    access_key: AccessKey = None,
+    secret_key: SecretKey = None,
+    region: Region = "us-east-1",
+    cluster: Annotated[
+        bool, typer.Option("--cluster/--no-cluster", help="Read which tenants use each version from the cluster.")
+    ] = True,
+) -> None:
+    """Versions with sizes, held-out metrics, creation time, and which tenants serve each."""
+    from mlopsctl.errors import MlopsctlError
+    from mlopsctl.services import model_registry, storage
+
+    api = usage = None
+    tenants: tuple[str, ...] = ()
+    note = "not asked (--no-cluster): tenants using each version unknown"
+    if cluster:
+        try:
+            api = kube_api(ctx)
+            usage = model_registry.served_versions(api)
+            tenants = storage.tenant_namespaces(api)
+        except MlopsctlError as exc:
+            api, usage = None, None
+            note = f"the cluster was not reachable ({exc.message}): tenants using each version unknown"
+    store = admin_store(ctx, endpoint, access_key, secret_key, region, api=api)
+    result = model_registry.list_models(store, tenant=tenant, tenants=tenants, usage=usage, usage_note=note)
+    cli_context.emit(ctx, result, _list_table)
+
+
+@app.command("pull")
+def pull(
+    ctx: typer.Context,
+    version: Annotated[str, typer.Argument(help="Model version.")],
+    destination: Annotated[Path, typer.Argument(help="Directory to write model.skops and metadata.json into.")],
+    tenant: Tenant = None,
+    endpoint: Endpoint = None,
+    access_key: AccessKey = None,
+    secret_key: SecretKey = None,
+    region: Region = "us-east-1",
+) -> None:
+    """Download a version and verify its sha256 (exit 6 on a mismatch, nothing left behind)."""
+    from mlopsctl.services import model_registry
+
+    store = admin_store(ctx, endpoint, access_key, secret_key, region)
+    result = model_registry.pull(store, version, destination, tenant=tenant, status=cli_context.status(ctx))
+    cli_context.emit(ctx, result, _pull_table)

@@ -9,7 +9,7 @@ import typer
 
 from mlopsctl.cli import context as cli_context
 
-monitoring_app = typer.Typer(
+app = typer.Typer(
     name="monitoring",
     help="Monitoring: install, status, uninstall kube-prometheus-stack; render its rules, dashboard and values.",
     no_args_is_help=True,
@@ -86,11 +86,7 @@ def _uninstall_table(result):
     return object_actions_table(f"monitoring: release {result.release} {removed}", result.deleted, result.kept)
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(monitoring_app)
-
-
-@monitoring_app.command("install")
+@app.command("install")
 def install(
     ctx: typer.Context,
     chart_version: Annotated[
@@ -144,7 +140,7 @@ def install(
     cli_context.emit(ctx, result, _install_table)
 
 
-@monitoring_app.command("status")
+@app.command("status")
 def status(ctx: typer.Context) -> None:
     """Components and their readiness, and every tenant's Prometheus targets (up or down)."""
     from mlopsctl.services import monitoring as service
@@ -153,7 +149,7 @@ def status(ctx: typer.Context) -> None:
     cli_context.emit(ctx, result, _status_table)
 
 
-@monitoring_app.command("uninstall")
+@app.command("uninstall")
 def uninstall(
     ctx: typer.Context,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
@@ -162,12 +158,14 @@ def uninstall(
     from mlopsctl.services import monitoring as service
 
     if not yes:
-        typer.confirm("Remove monitoring (Prometheus data and dashboards are lost)?", abort=True, err=True)
+        cli_context.confirm(
+            "Remove monitoring (Prometheus data and dashboards are lost)?", hint="pass --yes to skip the question"
+        )
     result = service.uninstall(_kube(ctx), _helm(ctx), cli_context.status(ctx))
     cli_context.emit(ctx, result, _uninstall_table)
 
 
-@monitoring_app.command("render")
+@app.command("render")
 def render(
     what: Annotated[str, typer.Argument(help="rules | prometheusrule | dashboard | values")] = "rules",
     scrape_control_plane: Annotated[bool, typer.Option("--scrape-control-plane")] = False,

@@ -8,7 +8,7 @@ import typer
 
 from mlopsctl.cli import context as cli_context
 
-storage_app = typer.Typer(
+app = typer.Typer(
     name="storage",
     help="The object store for model artifacts (SeaweedFS by default; MinIO with your own image).",
     no_args_is_help=True,
@@ -72,7 +72,7 @@ def _uninstall_table(result):
     return object_actions_table(f"removed from {result.namespace}", result.deleted, result.kept, justify="left")
 
 
-@storage_app.command("install")
+@app.command("install")
 def install(
     ctx: typer.Context,
     engine: Annotated[
@@ -113,7 +113,7 @@ def install(
     cli_context.emit(ctx, result, _install_table)
 
 
-@storage_app.command("status")
+@app.command("status")
 def status(ctx: typer.Context) -> None:
     """Engine, readiness, volume, endpoints, tenants with credentials, and what is wrong."""
     from mlopsctl.services.storage import storage_status
@@ -133,7 +133,7 @@ def _healthy(url: str) -> bool:
         return False
 
 
-@storage_app.command("uninstall")
+@app.command("uninstall")
 def uninstall(
     ctx: typer.Context,
     keep_data: Annotated[
@@ -142,15 +142,11 @@ def uninstall(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Remove the object store and every tenant's store credentials."""
-    from mlopsctl.errors import UsageError
     from mlopsctl.services.storage import uninstall_storage
 
-    confirmed = keep_data or yes or typer.confirm("Delete the object store and every model in it?", err=True)
-    if not confirmed:
-        raise UsageError("not confirmed", hint="pass --yes, or --keep-data to keep the models")
+    if not (keep_data or yes):
+        cli_context.confirm(
+            "Delete the object store and every model in it?", hint="pass --yes, or --keep-data to keep the models"
+        )
     result = uninstall_storage(kube_api(ctx), cli_context.status(ctx), keep_data=keep_data)
     cli_context.emit(ctx, result, _uninstall_table)
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(storage_app, name="storage")

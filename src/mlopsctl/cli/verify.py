@@ -10,6 +10,13 @@ import typer
 
 from mlopsctl.cli import context as cli_context
 
+app = typer.Typer(
+    name="verify",
+    help="Prove isolation and autoscaling: expected vs observed, exit 6 on any failure.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
 OutputOption = Annotated[
     str | None,
     typer.Option(
@@ -230,6 +237,7 @@ def _offline_evidence(ctx: typer.Context, result, manifests: Path, started: str,
 # --- commands ------------------------------------------------------------------------------------------------
 
 
+@app.command("network")
 def network(
     ctx: typer.Context,
     offline: OfflineOption = False,
@@ -257,6 +265,7 @@ def network(
     _finish_live(ctx, output, report, report_dir)
 
 
+@app.command("rbac")
 def rbac(
     ctx: typer.Context,
     offline: OfflineOption = False,
@@ -292,6 +301,7 @@ def rbac(
     _finish_live(ctx, output, report, report_dir)
 
 
+@app.command("autoscaling")
 def autoscaling(
     ctx: typer.Context,
     tenant: Annotated[
@@ -325,6 +335,7 @@ def _load_driver(ctx: typer.Context, timeout: float):
     return loadtest_driver(_kube(ctx), timeout=timeout)
 
 
+@app.command("isolation")
 def isolation(
     ctx: typer.Context,
     tenant: TenantsOption = None,
@@ -339,6 +350,7 @@ def isolation(
     _finish_live(ctx, output, report, report_dir)
 
 
+@app.command("all")
 def all_checks(
     ctx: typer.Context,
     tenant: TenantsOption = None,
@@ -362,17 +374,3 @@ def all_checks(
         autoscaling_options={"scale_down": scale_down},
     )
     _finish_live(ctx, output, report, report_dir)
-
-
-def register(app: typer.Typer) -> None:
-    verify_app = typer.Typer(
-        help="Prove isolation and autoscaling: expected vs observed, exit 6 on any failure.",
-        no_args_is_help=True,
-        rich_markup_mode=None,
-    )
-    verify_app.command("network")(network)
-    verify_app.command("rbac")(rbac)
-    verify_app.command("autoscaling")(autoscaling)
-    verify_app.command("isolation")(isolation)
-    verify_app.command("all")(all_checks)
-    app.add_typer(verify_app, name="verify")

@@ -32,7 +32,10 @@ def test_help_exits_0_and_lists_doctor(cli):
 def test_unknown_option_is_a_usage_error(cli):
     result = cli("--bogus")
     assert result.exit_code == ExitCode.USAGE == 2
-    assert "No such option" in result.stderr
+    assert result.stderr.splitlines() == [
+        "mlopsctl: error: no such option: --bogus (Possible options: --verbose)",
+        "hint: see `mlopsctl --help`",
+    ]
 
 
 def test_bad_output_format_is_a_usage_error(cli):

@@ -8,7 +8,7 @@ import json
 import typer
 import yaml
 
-from mlopsctl.cli.tenant import SPEC_OPTION_NAMES, spec_from_options, spec_options
+from mlopsctl.cli.tenant_spec import SPEC_OPTION_NAMES, spec_from_options, spec_options
 from mlopsctl.manifests.tenant import TenantSpec, render_tenant, render_yaml
 
 

@@ -71,7 +71,8 @@ def test_status_before_install(cli, api):
 def test_uninstall_asks_unless_told(cli, api):
     assert cli("storage", "install", "--no-wait").exit_code == ExitCode.OK
     refused = cli("storage", "uninstall", input="n\n")
-    assert refused.exit_code == ExitCode.USAGE
+    assert refused.exit_code == ExitCode.ERROR  # a "no" exits 1, as every other prompt does
+    assert "hint: pass --yes, or --keep-data" in refused.stderr
     assert api.get("v1", "Namespace", C.STORAGE_NAMESPACE) is not None
     done = cli("-o", "json", "storage", "uninstall", "--yes")
     assert done.exit_code == ExitCode.OK, done.stderr
