@@ -40,15 +40,25 @@ def render_data(result: Any, fmt: str) -> str:
     raise ValueError(f"not a data format: {fmt}")
 
 
+# Wide enough that no table cell is ever cut or folded when the output goes to a file or a pipe.
+UNBOUNDED_WIDTH = 100_000
+
+
 def make_console(stream: TextIO | None = None, color: bool = True, width: int | None = None):
+    """A console for results. Markup is off: every string is printed as it is (names and messages may hold
+    brackets); styled parts are `rich.text.Text`. Off a terminal: whole values, no colour."""
     from rich.console import Console
 
+    out = stream or sys.stdout
+    on_terminal = bool(getattr(out, "isatty", lambda: False)())
     return Console(
-        file=stream or sys.stdout,
-        no_color=not color,
+        file=out,
+        no_color=not color or not on_terminal,
+        color_system="auto" if on_terminal and color else None,
+        markup=False,
         highlight=False,
         soft_wrap=False,
-        width=width,
+        width=width or (None if on_terminal else UNBOUNDED_WIDTH),
     )
 
 
@@ -59,4 +69,5 @@ def emit(result: Any, fmt: str, table: Callable[[Any], Any], color: bool = True,
         out.write(render_data(result, fmt))
         out.flush()
         return
-    make_console(out, color=color).print(table(result))
+    # crop=False: lines marked no_wrap (commands to copy) stay whole; the terminal wraps them softly.
+    make_console(out, color=color).print(table(result), crop=False)

@@ -56,17 +56,20 @@ class RichStatus:
     def __init__(self, color: bool = True) -> None:
         from rich.console import Console
 
-        self.console = Console(file=sys.stderr, no_color=not color, highlight=False)
+        # markup=False: titles and messages carry names and errors, whose brackets must print as they are.
+        self.console = Console(file=sys.stderr, no_color=not color, highlight=False, markup=False)
 
     @contextlib.contextmanager
     def step(self, title: str) -> Iterator[None]:
+        from rich.text import Text
+
         try:
             with self.console.status(f"{title} ..."):
                 yield
         except BaseException:
-            self.console.print(f"[red]✗[/red] {title}")
+            self.console.print(Text("✗", style="red"), title)
             raise
-        self.console.print(f"[green]✓[/green] {title}")
+        self.console.print(Text("✓", style="green"), title)
 
     def note(self, message: str) -> None:
         self.console.print(f"  {message}")

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from mlopsctl.cli import context as cli_context
+from mlopsctl.cli.tables import next_commands
 
 app = typer.Typer(
     name="cluster",
@@ -138,7 +139,6 @@ def installers(settings) -> dict[str, Any]:
 def _up_output(result):
     from rich.console import Group
     from rich.table import Table
-    from rich.text import Text
 
     steps = Table(title=f"cluster {result.cluster} ({result.mode}, context {result.context})", title_justify="left")
     for column in ("STEP", "STATE", "DETAIL", "SECONDS"):
@@ -150,7 +150,7 @@ def _up_output(result):
     endpoints.add_column("URL")
     for what, url in result.endpoints.items():
         endpoints.add_row(what, url)
-    nxt = Text("next:\n" + "\n".join(f"  {command}" for command in result.next_commands))
+    nxt = next_commands(result.next_commands)
     return Group(steps, endpoints, nxt)
 
 

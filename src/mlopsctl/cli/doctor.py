@@ -24,13 +24,14 @@ def _kubeconfig_text(kubeconfig: str | None) -> str | None:
 
 def _table(report):
     from rich.table import Table
+    from rich.text import Text
 
-    marks = {"ok": "[green]ok[/green]", "info": "[cyan]info[/cyan]"}
+    colours = {"ok": "green", "info": "cyan"}
     table = Table(title="mlopsctl doctor", title_justify="left")
     for column in ("CHECK", "STATUS", "FOUND", "NEEDED", "FIX"):
         table.add_column(column)
     for check in report.checks:
-        status = marks.get(check.status, f"[red]{check.status}[/red]")
+        status = Text(check.status, style=colours.get(check.status, "red"))
         table.add_row(check.name, status, check.found, check.needed, check.hint)
     return table
 

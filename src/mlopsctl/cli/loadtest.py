@@ -5,7 +5,8 @@ Service, so the load spreads over every pod), `--url URL` (from this machine), o
 machine through `kubectl port-forward`, which reaches ONE pod: no use for scale-out).
 
 Exit codes: 0 done; 2 bad option value; 5 unknown tenant, cluster or target unreachable, Job failed to start;
-6 an --slo threshold was breached (the report is still printed); 130 interrupted (the partial report is
+6 an --slo threshold was breached, by default more than 5% errors or no request answered (the report is still
+printed); 130 interrupted (the partial report is
 printed, and no Job is left behind).
 """
 
@@ -253,7 +254,12 @@ def loadtest(
     connections: Annotated[int, typer.Option("--connections", help="Cap on open connections.")] = 128,
     timeout: Annotated[str, typer.Option("--timeout", help="Per-request timeout.")] = "10s",
     slo: Annotated[
-        str | None, typer.Option("--slo", help='Thresholds, e.g. "p99<200ms,errors<1%": exit 6 when breached.')
+        str | None,
+        typer.Option(
+            "--slo",
+            help='Thresholds, e.g. "p99<200ms,errors<1%": exit 6 when breached. Default "errors<5%" (so a run '
+            'where no request succeeds fails too); "none" checks nothing.',
+        ),
     ] = None,
     image: Annotated[
         str | None, typer.Option("--image", help="In-cluster: image to run (default: the tenant's).")
@@ -271,20 +277,13 @@ def loadtest(
             "--report", metavar="DIR", help="Also write an HTML report (report.html) and the JSON result into DIR."
         ),
     ] = None,
-    output: Annotated[
-        str | None, typer.Option("-o", "--output", help="Output format: table, json or yaml (default: the global -o).")
-    ] = None,
 ) -> None:
     """Generate load against a tenant and report latency percentiles, errors and the HPA's response."""
-    from mlopsctl.config import OUTPUT_FORMATS
     from mlopsctl.errors import MlopsctlError, UsageError, VerificationFailed
     from mlopsctl.output import emit
     from mlopsctl.services import loadtest as service
 
     current = cli_context.settings(ctx)
-    if output is not None and output not in OUTPUT_FORMATS:
-        raise UsageError(f"invalid --output: expected one of {', '.join(OUTPUT_FORMATS)}, got {output!r}")
-    current = current.with_overrides(output=output)
     if url and port_forward:
         raise UsageError("--url and --port-forward exclude each other", hint="pick one (or neither: in-cluster)")
     if live not in ("auto", "rich", "plain", "none"):

@@ -20,3 +20,12 @@ def object_actions_table(
     for item in kept:
         table.add_row(item, "kept")
     return table
+
+
+def next_commands(commands: Iterable[str]):
+    """The "next:" lines: commands to copy, each kept on one line however narrow the terminal."""
+    from rich.console import Group
+    from rich.text import Text
+
+    lines = [Text(f"  {command}", no_wrap=True, overflow="ignore") for command in commands]
+    return Group(Text("next:"), *lines)

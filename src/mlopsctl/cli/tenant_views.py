@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mlopsctl.cli.tables import next_commands
+
 
 def written_table(result):
     from rich.table import Table
@@ -31,18 +33,16 @@ def changes_table(result):
 
 def add_output(result):
     from rich.console import Group
-    from rich.text import Text
 
     parts = [changes_table(result)]
     if result.next_commands:
-        parts.append(Text("next:\n" + "\n".join(f"  {command}" for command in result.next_commands)))
+        parts.append(next_commands(result.next_commands))
     return Group(*parts)
 
 
 def pinned_output(result):
     from rich.console import Group
     from rich.table import Table
-    from rich.text import Text
 
     table = Table(title=f"tenant {result.tenant}", title_justify="left", show_header=False)
     table.add_column("FIELD")
@@ -55,7 +55,7 @@ def pinned_output(result):
     lines = [f"mlopsctl tenant status {result.tenant}"]
     if result.previous_version:
         lines.append(f"mlopsctl tenant set-model {result.tenant} {result.previous_version}  # roll back")
-    return Group(table, Text("next:\n" + "\n".join(f"  {line}" for line in lines)))
+    return Group(table, next_commands(lines))
 
 
 def hpa(row) -> str:

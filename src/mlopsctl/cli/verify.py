@@ -17,12 +17,6 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-OutputOption = Annotated[
-    str | None,
-    typer.Option(
-        "-o", "--output", metavar="FORMAT", help="Output format: table, json or yaml (default: the global -o)."
-    ),
-]
 OfflineOption = Annotated[
     bool, typer.Option("--offline", help="Evaluate manifests in --manifests instead of the live cluster.")
 ]
@@ -43,9 +37,12 @@ ReportOption = Annotated[
     ),
 ]
 TimeoutOption = Annotated[float, typer.Option("--timeout", min=1, help="Seconds to wait for scaling, per phase.")]
-TenantsOption = Annotated[
-    list[str] | None, typer.Option("--tenant", metavar="TENANT", help="Only these tenants (repeatable).")
+TenantsArgument = Annotated[
+    list[str] | None, typer.Argument(metavar="[TENANT]...", help="Tenants to check (default: every tenant).")
 ]
+AllOption = Annotated[bool, typer.Option("--all", help="Every tenant (the default when none is named).")]
+# Before tenants were positional they were named with --tenant; kept, hidden, so old scripts keep working.
+LegacyTenantOption = Annotated[list[str] | None, typer.Option("--tenant", hidden=True)]
 ScaleDownOption = Annotated[
     bool, typer.Option("--scale-down", help="With --load: also wait until replicas return to the minimum.")
 ]
@@ -58,21 +55,18 @@ def _require_load_for_scale_down(load: bool, scale_down: bool, example: str) -> 
         raise UsageError("--scale-down needs --load", hint=example)
 
 
-def _settings(ctx: typer.Context, output: str | None):
-    from mlopsctl.config import OUTPUT_FORMATS
+def _chosen_tenants(names: list[str] | None, all_tenants: bool, legacy: list[str] | None) -> list[str] | None:
+    """The tenants named on the command line (positional, or the hidden --tenant), None for every tenant."""
     from mlopsctl.errors import UsageError
 
-    current = cli_context.settings(ctx)
-    if output is not None and output not in OUTPUT_FORMATS:
-        raise UsageError(f"invalid --output: expected one of {', '.join(OUTPUT_FORMATS)}, got {output!r}")
-    return current.with_overrides(output=output)
+    chosen = [*(names or []), *(legacy or [])]
+    if all_tenants and chosen:
+        raise UsageError("--all cannot be combined with tenant names", hint="name tenants, or pass --all")
+    return chosen or None
 
 
-def _emit(ctx: typer.Context, output: str | None, result: Any, table) -> None:
-    from mlopsctl.output import emit
-
-    current = _settings(ctx, output)
-    emit(result, current.output, table, color=current.color)
+def _emit(ctx: typer.Context, result: Any, table) -> None:
+    cli_context.emit(ctx, result, table)
 
 
 def _manifests(offline: bool, manifests: Path | None) -> Path:
@@ -105,12 +99,15 @@ def _kube(ctx: typer.Context):
 
 
 def _mark(passed: bool) -> str:
-    return "[green]PASS[/green]" if passed else "[red]FAIL[/red]"
+    from rich.text import Text
+
+    return Text("PASS", style="green") if passed else Text("FAIL", style="red")
 
 
 def _network_table(report):
     from rich.console import Group
     from rich.table import Table
+    from rich.text import Text
 
     matrix = Table(title="NetworkPolicy connectivity (rows: from, columns: to)", title_justify="left")
     matrix.add_column("FROM \\ TO")
@@ -120,14 +117,14 @@ def _network_table(report):
     for row in report.connections:
         colour = "green" if row["allowed"] else "red"
         mark = "✓" if row["allowed"] else "✗"
-        cells.setdefault((row["from"], row["to"]), []).append(f"[{colour}]{mark} {row['port']}/{row['protocol']}[/]")
+        cells.setdefault((row["from"], row["to"]), []).append(Text(f"{mark} {row['port']}/{row['protocol']}", colour))
     for source in report.peers:
-        matrix.add_row(source, *("\n".join(cells.get((source, dest), ["-"])) for dest in report.peers))
+        matrix.add_row(source, *(Text("\n").join(cells.get((source, dest), [Text("-")])) for dest in report.peers))
     parts: list[Any] = [matrix]
     if report.synthesized:
         parts.append("\n".join(f"note: {note}" for note in report.synthesized))
     if report.warnings:
-        parts.append("\n".join(f"[yellow]warning:[/yellow] {warning}" for warning in report.warnings))
+        parts.append(Text("\n").join(Text.assemble(("warning:", "yellow"), f" {w}") for w in report.warnings))
     if report.expectations:
         failed = [e for e in report.expectations if not e.passed]
         title = f"Tenant isolation (network): {len(report.expectations) - len(failed)} passed, {len(failed)} failed"
@@ -189,6 +186,7 @@ def _rbac_table(report):
 def _live_table(report):
     from rich.console import Group
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"mlopsctl verify {report.kind} ({report.cluster_version})", title_justify="left")
     for column in ("RESULT", "AREA", "CHECK", "EXPECTED", "OBSERVED", "DETAIL"):
@@ -207,7 +205,8 @@ def _live_table(report):
             )
         parts.append(timeline)
     for finding in report.findings:
-        parts.append(f"[red]finding:[/red] {finding.message}" + (f"\n  hint: {finding.hint}" if finding.hint else ""))
+        hint = f"\n  hint: {finding.hint}" if finding.hint else ""
+        parts.append(Text.assemble(("finding:", "red"), f" {finding.message}{hint}"))
     for note in report.notes:
         parts.append(f"note: {note}")
     failed = sum(1 for c in report.checks if not c.passed)
@@ -215,13 +214,13 @@ def _live_table(report):
     return Group(*parts)
 
 
-def _finish_live(ctx: typer.Context, output: str | None, report, report_dir: Path | None) -> None:
+def _finish_live(ctx: typer.Context, report, report_dir: Path | None) -> None:
     if report_dir is not None:
         from mlopsctl.services.verify_report import write_report
 
         written = write_report(report, report_dir)
         cli_context.status(ctx).note(f"evidence written: {written.describe()}")
-    _emit(ctx, output, report, _live_table)
+    _emit(ctx, report, _live_table)
     failed = sum(1 for c in report.checks if not c.passed)
     _fail_if(not report.passed, f"verify {report.kind}", failed or len(report.findings))
 
@@ -242,13 +241,13 @@ def network(
     ctx: typer.Context,
     offline: OfflineOption = False,
     manifests: ManifestsOption = None,
-    tenant: TenantsOption = None,
+    tenants: TenantsArgument = None,
+    all_tenants: AllOption = False,
+    tenant: LegacyTenantOption = None,
     attempts: Annotated[int, typer.Option("--attempts", min=1, max=10, help="Tries per probe (bounded backoff).")] = 4,
     report_dir: ReportOption = None,
-    output: OutputOption = None,
 ) -> None:
     """Who may reach whom: offline from manifests, or live by probing from inside the tenant pods."""
-    _settings(ctx, output)
     if offline or manifests is not None:
         from mlopsctl.services.verify import load_manifests, network_offline, utc_now
 
@@ -256,13 +255,18 @@ def network(
         started = utc_now()
         result = network_offline(load_manifests(directory))
         _offline_evidence(ctx, result, directory, started, report_dir)
-        _emit(ctx, output, result, _network_table)
+        _emit(ctx, result, _network_table)
         _fail_if(not result.passed, "verify network", result.failures)
         return
     from mlopsctl.services.verify_network import verify_network
 
-    report = verify_network(_kube(ctx), tenants=tenant or None, status=cli_context.status(ctx), attempts=attempts)
-    _finish_live(ctx, output, report, report_dir)
+    report = verify_network(
+        _kube(ctx),
+        tenants=_chosen_tenants(tenants, all_tenants, tenant),
+        status=cli_context.status(ctx),
+        attempts=attempts,
+    )
+    _finish_live(ctx, report, report_dir)
 
 
 @app.command("rbac")
@@ -276,14 +280,14 @@ def rbac(
             "--checks", metavar="FILE", help="YAML file of extra checks: [{verb, resource, group, subresource}]."
         ),
     ] = None,
-    tenant: TenantsOption = None,
+    tenants: TenantsArgument = None,
+    all_tenants: AllOption = False,
+    tenant: LegacyTenantOption = None,
     report_dir: ReportOption = None,
-    output: OutputOption = None,
 ) -> None:
     """What each service account may do, where: offline from manifests, or live through SubjectAccessReviews."""
     from mlopsctl.services.verify import read_checks
 
-    _settings(ctx, output)
     extra = read_checks(checks) if checks is not None else []
     if offline or manifests is not None:
         from mlopsctl.services.verify import load_manifests, rbac_offline, utc_now
@@ -292,41 +296,44 @@ def rbac(
         started = utc_now()
         result = rbac_offline(load_manifests(directory), extra)
         _offline_evidence(ctx, result, directory, started, report_dir)
-        _emit(ctx, output, result, _rbac_table)
+        _emit(ctx, result, _rbac_table)
         _fail_if(not result.passed, "verify rbac", result.failures)
         return
     from mlopsctl.services.verify_rbac import verify_rbac
 
-    report = verify_rbac(_kube(ctx), tenants=tenant or None, extra_checks=extra, status=cli_context.status(ctx))
-    _finish_live(ctx, output, report, report_dir)
+    report = verify_rbac(
+        _kube(ctx),
+        tenants=_chosen_tenants(tenants, all_tenants, tenant),
+        extra_checks=extra,
+        status=cli_context.status(ctx),
+    )
+    _finish_live(ctx, report, report_dir)
 
 
 @app.command("autoscaling")
 def autoscaling(
     ctx: typer.Context,
-    tenant: Annotated[
-        str | None, typer.Argument(metavar="[TENANT]", help="Tenant to check (default: every tenant).")
-    ] = None,
+    tenants: TenantsArgument = None,
+    all_tenants: AllOption = False,
+    tenant: LegacyTenantOption = None,
     load: Annotated[bool, typer.Option("--load", help="Drive in-cluster load until the HPA scales out.")] = False,
     scale_down: ScaleDownOption = False,
     timeout: TimeoutOption = 300.0,
     report_dir: ReportOption = None,
-    output: OutputOption = None,
 ) -> None:
     """Metrics API available, pod metrics present, HPA able to scale; with --load, a scale-up timeline."""
     from mlopsctl.services.verify_autoscaling import verify_autoscaling
 
-    _settings(ctx, output)
     _require_load_for_scale_down(load, scale_down, "mlopsctl verify autoscaling TENANT --load --scale-down")
     report = verify_autoscaling(
         _kube(ctx),
-        tenants=[tenant] if tenant else None,
+        tenants=_chosen_tenants(tenants, all_tenants, tenant),
         load=_load_driver(ctx, timeout) if load else None,
         scale_down=scale_down,
         timeout=timeout,
         status=cli_context.status(ctx),
     )
-    _finish_live(ctx, output, report, report_dir)
+    _finish_live(ctx, report, report_dir)
 
 
 def _load_driver(ctx: typer.Context, timeout: float):
@@ -338,39 +345,41 @@ def _load_driver(ctx: typer.Context, timeout: float):
 @app.command("isolation")
 def isolation(
     ctx: typer.Context,
-    tenant: TenantsOption = None,
+    tenants: TenantsArgument = None,
+    all_tenants: AllOption = False,
+    tenant: LegacyTenantOption = None,
     report_dir: ReportOption = None,
-    output: OutputOption = None,
 ) -> None:
     """RBAC and network isolation of the tenants, live."""
     from mlopsctl.services.verify_all import verify_isolation
 
-    _settings(ctx, output)
-    report = verify_isolation(_kube(ctx), tenants=tenant or None, status=cli_context.status(ctx))
-    _finish_live(ctx, output, report, report_dir)
+    report = verify_isolation(
+        _kube(ctx), tenants=_chosen_tenants(tenants, all_tenants, tenant), status=cli_context.status(ctx)
+    )
+    _finish_live(ctx, report, report_dir)
 
 
 @app.command("all")
 def all_checks(
     ctx: typer.Context,
-    tenant: TenantsOption = None,
+    tenants: TenantsArgument = None,
+    all_tenants: AllOption = False,
+    tenant: LegacyTenantOption = None,
     load: Annotated[bool, typer.Option("--load", help="Also drive load until the HPA scales out.")] = False,
     scale_down: ScaleDownOption = False,
     timeout: TimeoutOption = 300.0,
     report_dir: ReportOption = None,
-    output: OutputOption = None,
 ) -> None:
     """Isolation (RBAC + network) and autoscaling, live."""
     from mlopsctl.services.verify_all import verify_all
 
-    _settings(ctx, output)
     _require_load_for_scale_down(load, scale_down, "mlopsctl verify all --load --scale-down")
     report = verify_all(
         _kube(ctx),
-        tenants=tenant or None,
+        tenants=_chosen_tenants(tenants, all_tenants, tenant),
         load=_load_driver(ctx, timeout) if load else None,
         timeout=timeout,
         status=cli_context.status(ctx),
         autoscaling_options={"scale_down": scale_down},
     )
-    _finish_live(ctx, output, report, report_dir)
+    _finish_live(ctx, report, report_dir)
