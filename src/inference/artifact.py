@@ -25,7 +25,10 @@ METADATA_FILE = "metadata.json"
 FORMAT_VERSION = 1
 MAX_MODEL_BYTES = 256 * 1024 * 1024
 MAX_METADATA_BYTES = 1024 * 1024
-VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# The one rule for model versions (train, push, set-model, tenant add --model): a version becomes an S3 key prefix
+# and a Kubernetes annotation value, so it starts and ends with a letter or digit and has at most 63 characters.
+VERSION_PATTERN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
+VERSION_RULE = "letters, digits, '.', '_' and '-', starting and ending with a letter or digit (at most 63)"
 
 # Types a model file may contain beyond those skops trusts by default (it trusts scikit-learn's public
 # estimators and numpy arrays). Anything else is refused: a model file must never name arbitrary callables.
@@ -88,10 +91,8 @@ def library_versions() -> dict[str, str]:
 
 
 def check_version(version: str) -> str:
-    if not VERSION_PATTERN.match(version):
-        raise ValueError(
-            f"invalid model version {version!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
-        )
+    if not VERSION_PATTERN.match(version or ""):
+        raise ValueError(f"invalid model version {version!r}: use {VERSION_RULE}")
     return version
 
 

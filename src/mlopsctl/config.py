@@ -54,9 +54,11 @@ def _parse_bool(value: Any) -> bool:
 
 
 def _parse_int(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"expected a whole number, got {value!r}")
-    return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise ValueError(f"expected a whole number, got {value!r}")
 
 
 def _parse_output(value: Any) -> str:
@@ -167,7 +169,18 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], file_values: Mappi
     return Settings(**values)
 
 
+def _read_config(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"invalid config: not UTF-8 text (byte {exc.start}) [{path}]", hint="save the file as UTF-8"
+        ) from exc
+    except OSError as exc:
+        raise UsageError(f"cannot read config file {path}: {exc.strerror}", hint="check the --config path") from exc
+
+
 def load_settings(flags: Mapping[str, Any], env: Mapping[str, str], cwd: Path) -> Settings:
     path = find_config_file(flags.get("config_file"), cwd)
-    file_values = parse_config_file(path.read_text(), str(path)) if path else {}
+    file_values = parse_config_file(_read_config(path), str(path)) if path else {}
     return resolve(flags, env, file_values)

@@ -36,6 +36,23 @@ def _table(report):
     return table
 
 
+def _require_usable(directory: Path) -> None:
+    """The tools go into $MLOPSCTL_HOME/bin: say so (exit 2) when that cannot be created or written."""
+    import tempfile
+
+    from mlopsctl.errors import UsageError
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"cannot install tools into {directory}: {exc.strerror or exc}",
+            hint="set MLOPSCTL_HOME to a writable directory (the tools go into $MLOPSCTL_HOME/bin)",
+        ) from exc
+
+
 @app.command("doctor")
 def doctor(
     ctx: typer.Context,
@@ -72,6 +89,7 @@ def doctor(
     report = service.run_doctor(runner, docker_daemon.server_version, kubeconfig, settings.context)
 
     if install_tools:
+        _require_usable(tools_dir())
         platform_name = platform_key(platform.system(), platform.machine())
         releases = pinned_releases(platform_name, mirror)
         if not releases:

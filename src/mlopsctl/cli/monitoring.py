@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from mlopsctl.cli import context as cli_context
+from mlopsctl.cli.global_options import outputs
 
 app = typer.Typer(
     name="monitoring",
@@ -166,6 +167,7 @@ def uninstall(
 
 
 @app.command("render")
+@outputs()
 def render(
     what: Annotated[str, typer.Argument(help="rules | prometheusrule | dashboard | values")] = "rules",
     scrape_control_plane: Annotated[bool, typer.Option("--scrape-control-plane")] = False,

@@ -28,37 +28,32 @@ app = typer.Typer(
 def render(
     ctx: typer.Context,
     name: NameArgument,
-    output: Annotated[
-        str | None, typer.Option("-o", "--output", help="yaml (the default) or json; overrides the global -o.")
-    ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write one file per object into this directory.")] = None,
     *,
     spec_options: dict[str, Any],
 ) -> None:
-    """Print a tenant's objects (multi-document YAML, or a JSON List), or write them to --out DIR. Offline."""
-    import json
+    """Print a tenant's objects (multi-document YAML, a JSON List with -o json, a summary with -o table), or
+    write them to --out DIR. Offline."""
     import sys
 
-    from mlopsctl.errors import UsageError
     from mlopsctl.manifests.tenant import render_tenant, render_yaml
-    from mlopsctl.output import emit
+    from mlopsctl.output import emit, render_data
 
     current = cli_context.settings(ctx)
-    fmt = output or current.output
-    if fmt not in ("table", "yaml", "json"):
-        raise UsageError(f"invalid --output: expected yaml or json, got {fmt!r}")
-    spec = spec_from_options(name, spec_options)
-    objects = render_tenant(spec)
-    if out is not None:
+    objects = render_tenant(spec_from_options(name, spec_options))
+    if out is not None:  # the files are JSON with -o json, else YAML; what was written prints as any result
         from mlopsctl.services.manifest_files import write_manifests
 
-        result = write_manifests(objects, out, "json" if fmt == "json" else "yaml")
-        emit(result, fmt, views.written_table, color=current.color)
+        result = write_manifests(objects, out, "json" if current.output == "json" else "yaml")
+        emit(result, current.output, views.written_table, color=current.color)
         return
-    if fmt == "json":
-        sys.stdout.write(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, indent=2) + "\n")
-    else:
-        sys.stdout.write(render_yaml(objects))
+    # Manifests are YAML unless a format was asked for: the default table would print no manifest at all.
+    fmt = cli_context.state(ctx).flags.get("output") or ("yaml" if current.output == "table" else current.output)
+    if fmt == "table":
+        emit(objects, fmt, views.objects_table, color=current.color)
+        return
+    document = {"apiVersion": "v1", "kind": "List", "items": objects}
+    sys.stdout.write(render_data(document, "json") if fmt == "json" else render_yaml(objects))
     sys.stdout.flush()
 
 

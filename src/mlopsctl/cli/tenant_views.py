@@ -16,6 +16,19 @@ def written_table(result):
     return table
 
 
+def objects_table(objects):
+    """`tenant render -o table`: what would be applied, in order."""
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for column in ("KIND", "NAMESPACE", "NAME"):
+        table.add_column(column)
+    for obj in objects:
+        metadata = obj.get("metadata") or {}
+        table.add_row(str(obj.get("kind")), metadata.get("namespace") or "-", str(metadata.get("name")))
+    return table
+
+
 def changes_table(result):
     from rich.table import Table
 

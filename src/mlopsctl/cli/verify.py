@@ -69,9 +69,14 @@ def _emit(ctx: typer.Context, result: Any, table) -> None:
     cli_context.emit(ctx, result, table)
 
 
-def _manifests(offline: bool, manifests: Path | None) -> Path:
+def _manifests(offline: bool, manifests: Path | None, tenants: list[str] | None = None) -> Path:
     from mlopsctl.errors import UsageError
 
+    if tenants:
+        raise UsageError(
+            "tenant names select live checks; --offline checks every tenant in --manifests",
+            hint="drop the tenant names, or render only those tenants into the directory",
+        )
     if manifests is None:
         raise UsageError("--offline needs --manifests DIR", hint="mlopsctl verify network --offline --manifests DIR")
     if not offline:
@@ -251,7 +256,7 @@ def network(
     if offline or manifests is not None:
         from mlopsctl.services.verify import load_manifests, network_offline, utc_now
 
-        directory = _manifests(offline, manifests)
+        directory = _manifests(offline, manifests, _chosen_tenants(tenants, all_tenants, tenant))
         started = utc_now()
         result = network_offline(load_manifests(directory))
         _offline_evidence(ctx, result, directory, started, report_dir)
@@ -292,7 +297,7 @@ def rbac(
     if offline or manifests is not None:
         from mlopsctl.services.verify import load_manifests, rbac_offline, utc_now
 
-        directory = _manifests(offline, manifests)
+        directory = _manifests(offline, manifests, _chosen_tenants(tenants, all_tenants, tenant))
         started = utc_now()
         result = rbac_offline(load_manifests(directory), extra)
         _offline_evidence(ctx, result, directory, started, report_dir)

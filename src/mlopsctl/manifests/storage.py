@@ -65,7 +65,6 @@ _IMAGE_RE = re.compile(
     r"(?P<tag>:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?P<digest>@sha256:[0-9a-f]{64})?$"
 )
 # A version is also a label value on the tenant's pods: at most 63 characters, alphanumeric at both ends.
-_VERSION_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
 
 
 @dataclass(frozen=True)
@@ -162,11 +161,11 @@ def tenant_bucket(tenant: str) -> str:
 
 
 def validate_version(version: str) -> str:
-    if not _VERSION_RE.match(version or ""):
-        raise UsageError(
-            f"invalid model version {version!r}",
-            hint="letters, digits, '.', '_' and '-', starting and ending with a letter or digit (at most 63)",
-        )
+    """The model version rule of the artifact format (`inference.artifact`), as a usage error."""
+    from inference.artifact import VERSION_PATTERN, VERSION_RULE
+
+    if not VERSION_PATTERN.match(version or ""):
+        raise UsageError(f"invalid model version {version!r}", hint=VERSION_RULE)
     return version
 
 

@@ -31,10 +31,43 @@ def _slug(text: str) -> str:
 
 
 def file_name(index: int, obj: dict[str, Any], fmt: str) -> str:
-    """`03-role-inference.yaml`: the position first, so a directory listing is the apply order."""
+    """`03-role-tenant-a-inference.yaml`: the position first, so a directory listing is the apply order (of every
+    tenant rendered into it); then the namespace, so tenants rendered into one directory never overwrite each other."""
     metadata = obj.get("metadata") or {}
     suffix = "json" if fmt == "json" else "yaml"
-    return f"{index:02d}-{_slug(str(obj.get('kind', 'object')))}-{_slug(str(metadata.get('name', '')))}.{suffix}"
+    kind = _slug(str(obj.get("kind", "object")))
+    name = _slug(str(metadata.get("name", "")))
+    namespace = metadata.get("namespace")
+    where = f"{_slug(str(namespace))}-{name}" if namespace else name
+    return f"{index:02d}-{kind}-{where}.{suffix}"
+
+
+def object_key(obj: dict[str, Any]) -> tuple[str, str, str, str]:
+    """What makes an object unique on a cluster: API group, kind, namespace, name."""
+    metadata = obj.get("metadata") or {}
+    api_version = str(obj.get("apiVersion", ""))
+    group = api_version.split("/", 1)[0] if "/" in api_version else ""
+    return group, str(obj.get("kind", "")), str(metadata.get("namespace") or ""), str(metadata.get("name", ""))
+
+
+def reject_duplicates(sources: Sequence[tuple[Path, dict[str, Any]]], directory: Path) -> None:
+    """An object defined twice in a manifest directory would be judged on whichever copy came last: refuse."""
+    first_seen: dict[tuple[str, str, str, str], Path] = {}
+    duplicates: list[str] = []
+    for path, obj in sources:
+        key = object_key(obj)
+        if key in first_seen:
+            group, kind, namespace, name = key
+            what = f"{kind}{'.' + group if group else ''} {namespace + '/' if namespace else ''}{name}"
+            duplicates.append(f"{what} ({first_seen[key].name} and {path.name})")
+        else:
+            first_seen[key] = path
+    if duplicates:
+        shown = "; ".join(duplicates[:3]) + (f"; and {len(duplicates) - 3} more" if len(duplicates) > 3 else "")
+        raise UsageError(
+            f"--manifests {directory}: {len(duplicates)} object(s) defined more than once: {shown}",
+            hint="render each tenant once into an empty directory (`mlopsctl tenant render NAME --out DIR`)",
+        )
 
 
 def write_manifests(objects: Sequence[dict[str, Any]], directory: Path, fmt: str = "yaml") -> WrittenManifests:

@@ -37,17 +37,15 @@ def default_data() -> Path:
 
 
 def train(data: Path | None, out_dir: Path, version: str | None = None, status: Status | None = None) -> TrainResult:
-    from inference.artifact import check_version
     from inference.train import TrainingDataError
     from inference.train import train as run_training
 
     status = status or NullStatus()
     data = data or default_data()
     if version is not None:
-        try:
-            check_version(version)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from exc
+        from mlopsctl.manifests.storage import validate_version
+
+        validate_version(version)  # the same rule as push, set-model and tenant add --model
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--out {out_dir} exists and is not a directory", hint="choose a directory path")
     try:

@@ -66,19 +66,22 @@ def load_manifests(directory: Path) -> list[dict[str, Any]]:
         raise UsageError(
             f"no .yaml, .yml or .json files in {directory}", hint="render tenants with `mlopsctl tenant render`"
         )
-    objects: list[dict[str, Any]] = []
+    sources: list[tuple[Path, dict[str, Any]]] = []
     for path in files:
         try:
             for document in yaml.safe_load_all(path.read_text()):
                 if isinstance(document, dict):
-                    objects.append(document)
+                    sources.append((path, document))
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1})" if mark is not None else ""
             raise UsageError(f"{path}: not valid YAML{where}") from exc
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
-    return objects
+    from mlopsctl.services.manifest_files import reject_duplicates
+
+    reject_duplicates(sources, directory)
+    return [obj for _, obj in sources]
 
 
 def inventory_of(objects: Sequence[dict[str, Any]]) -> Inventory:
