@@ -14,18 +14,30 @@ from mlopsctl.cli.main import MlopsctlGroup
 
 # name -> (module, short help). The order is the order of `mlopsctl --help`.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "doctor": ("mlopsctl.cli.doctor", "Check Docker, kind (>= 0.24), kubectl, helm and the kube context."),
-    "cluster": ("mlopsctl.cli.cluster", "The Kind cluster (or an adopted one): up, down, status."),
-    "image": ("mlopsctl.cli.image", "The inference image: build, base, load."),
+    "doctor": (
+        "mlopsctl.cli.doctor",
+        "Check Docker, kind (>= 0.24), kubectl, helm and the kube context; exit 3 if something required is missing.",
+    ),
+    "cluster": (
+        "mlopsctl.cli.cluster",
+        "Create, inspect and delete the platform's cluster (Kind, or an existing one with --context).",
+    ),
+    "image": ("mlopsctl.cli.image", "Build the inference image; make a base image where no registry is reachable."),
     "tenant": ("mlopsctl.cli.tenant", "Tenants: render, add, remove, list, status, set-model."),
     "monitoring": (
         "mlopsctl.cli.monitoring",
         "Monitoring: install, status, uninstall kube-prometheus-stack; render its rules, dashboard and values.",
     ),
-    "storage": ("mlopsctl.cli.storage", "The object store for model artifacts: install, status, uninstall."),
+    "storage": (
+        "mlopsctl.cli.storage",
+        "The object store for model artifacts (SeaweedFS by default; MinIO with your own image).",
+    ),
     "model": ("mlopsctl.cli.model", "Train, push, list and pull versioned model artifacts."),
-    "verify": ("mlopsctl.cli.verify", "Prove isolation and autoscaling: expected vs observed, exit 6 on a failure."),
-    "loadtest": ("mlopsctl.cli.loadtest", "Load a tenant: latency percentiles, errors and the HPA's response."),
+    "verify": ("mlopsctl.cli.verify", "Prove isolation and autoscaling: expected vs observed, exit 6 on any failure."),
+    "loadtest": (
+        "mlopsctl.cli.loadtest",
+        "Generate load against a tenant and report latency percentiles, errors and the HPA's response.",
+    ),
 }
 
 

@@ -38,7 +38,7 @@ ReportOption = Annotated[
 ]
 TimeoutOption = Annotated[float, typer.Option("--timeout", min=1, help="Seconds to wait for scaling, per phase.")]
 TenantsArgument = Annotated[
-    list[str] | None, typer.Argument(metavar="[TENANT]...", help="Tenants to check (default: every tenant).")
+    list[str] | None, typer.Argument(metavar="TENANT", help="Tenants to check (default: every tenant).")
 ]
 AllOption = Annotated[bool, typer.Option("--all", help="Every tenant (the default when none is named).")]
 # Before tenants were positional they were named with --tenant; kept, hidden, so old scripts keep working.
@@ -253,10 +253,11 @@ def network(
     report_dir: ReportOption = None,
 ) -> None:
     """Who may reach whom: offline from manifests, or live by probing from inside the tenant pods."""
+    chosen = _chosen_tenants(tenants, all_tenants, tenant)
     if offline or manifests is not None:
         from mlopsctl.services.verify import load_manifests, network_offline, utc_now
 
-        directory = _manifests(offline, manifests, _chosen_tenants(tenants, all_tenants, tenant))
+        directory = _manifests(offline, manifests, chosen)
         started = utc_now()
         result = network_offline(load_manifests(directory))
         _offline_evidence(ctx, result, directory, started, report_dir)
@@ -267,7 +268,7 @@ def network(
 
     report = verify_network(
         _kube(ctx),
-        tenants=_chosen_tenants(tenants, all_tenants, tenant),
+        tenants=chosen,
         status=cli_context.status(ctx),
         attempts=attempts,
     )
@@ -291,13 +292,14 @@ def rbac(
     report_dir: ReportOption = None,
 ) -> None:
     """What each service account may do, where: offline from manifests, or live through SubjectAccessReviews."""
+    chosen = _chosen_tenants(tenants, all_tenants, tenant)
     from mlopsctl.services.verify import read_checks
 
     extra = read_checks(checks) if checks is not None else []
     if offline or manifests is not None:
         from mlopsctl.services.verify import load_manifests, rbac_offline, utc_now
 
-        directory = _manifests(offline, manifests, _chosen_tenants(tenants, all_tenants, tenant))
+        directory = _manifests(offline, manifests, chosen)
         started = utc_now()
         result = rbac_offline(load_manifests(directory), extra)
         _offline_evidence(ctx, result, directory, started, report_dir)
@@ -308,7 +310,7 @@ def rbac(
 
     report = verify_rbac(
         _kube(ctx),
-        tenants=_chosen_tenants(tenants, all_tenants, tenant),
+        tenants=chosen,
         extra_checks=extra,
         status=cli_context.status(ctx),
     )
@@ -327,12 +329,13 @@ def autoscaling(
     report_dir: ReportOption = None,
 ) -> None:
     """Metrics API available, pod metrics present, HPA able to scale; with --load, a scale-up timeline."""
+    chosen = _chosen_tenants(tenants, all_tenants, tenant)
     from mlopsctl.services.verify_autoscaling import verify_autoscaling
 
     _require_load_for_scale_down(load, scale_down, "mlopsctl verify autoscaling TENANT --load --scale-down")
     report = verify_autoscaling(
         _kube(ctx),
-        tenants=_chosen_tenants(tenants, all_tenants, tenant),
+        tenants=chosen,
         load=_load_driver(ctx, timeout) if load else None,
         scale_down=scale_down,
         timeout=timeout,
@@ -356,10 +359,11 @@ def isolation(
     report_dir: ReportOption = None,
 ) -> None:
     """RBAC and network isolation of the tenants, live."""
+    chosen = _chosen_tenants(tenants, all_tenants, tenant)
     from mlopsctl.services.verify_all import verify_isolation
 
     report = verify_isolation(
-        _kube(ctx), tenants=_chosen_tenants(tenants, all_tenants, tenant), status=cli_context.status(ctx)
+        _kube(ctx), tenants=chosen, status=cli_context.status(ctx)
     )
     _finish_live(ctx, report, report_dir)
 
@@ -376,12 +380,13 @@ def all_checks(
     report_dir: ReportOption = None,
 ) -> None:
     """Isolation (RBAC + network) and autoscaling, live."""
+    chosen = _chosen_tenants(tenants, all_tenants, tenant)
     from mlopsctl.services.verify_all import verify_all
 
     _require_load_for_scale_down(load, scale_down, "mlopsctl verify all --load --scale-down")
     report = verify_all(
         _kube(ctx),
-        tenants=_chosen_tenants(tenants, all_tenants, tenant),
+        tenants=chosen,
         load=_load_driver(ctx, timeout) if load else None,
         timeout=timeout,
         status=cli_context.status(ctx),
