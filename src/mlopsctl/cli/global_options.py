@@ -115,6 +115,7 @@ def global_params() -> tuple[Any, ...]:
     params = tuple(get_command(holder).params)
     for param in params:
         param._runtime_param = _AsGiven()
+        param.show_default = False  # the defaults come from the environment or the file as often as from here
     return params
 
 

@@ -113,7 +113,7 @@ def _pull_table(result):
 @app.command("push")
 def push(
     ctx: typer.Context,
-    directory: Annotated[Path, typer.Argument(help="Artifact directory (model.skops + metadata.json).")],
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Artifact directory (model.skops + metadata.json).")],
     tenant: Tenant = None,
     endpoint: Endpoint = None,
     access_key: AccessKey = None,
@@ -165,7 +165,9 @@ def list_(
 def pull(
     ctx: typer.Context,
     version: Annotated[str, typer.Argument(help="Model version.")],
-    destination: Annotated[Path, typer.Argument(help="Directory to write model.skops and metadata.json into.")],
+    destination: Annotated[
+        Path, typer.Argument(metavar="DEST", help="Directory to write model.skops and metadata.json into.")
+    ],
     tenant: Tenant = None,
     endpoint: Endpoint = None,
     access_key: AccessKey = None,

@@ -362,9 +362,7 @@ def isolation(
     chosen = _chosen_tenants(tenants, all_tenants, tenant)
     from mlopsctl.services.verify_all import verify_isolation
 
-    report = verify_isolation(
-        _kube(ctx), tenants=chosen, status=cli_context.status(ctx)
-    )
+    report = verify_isolation(_kube(ctx), tenants=chosen, status=cli_context.status(ctx))
     _finish_live(ctx, report, report_dir)
 
 
