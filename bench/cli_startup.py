@@ -1,8 +1,11 @@
-"""CLI start-up time: `mlopsctl --help` and `mlopsctl --version` against `python -c pass`, in one run.
+"""CLI start-up time: `mlopsctl --help` and `mlopsctl tenant --help` against an anchor, paired, in one run.
 
-Usage: python bench/cli_startup.py [--runs 30]
-Prints the median wall time of each command and its ratio to the bare interpreter's start-up.
-The budget for `mlopsctl --help` is a median of 0.15 s on a 2-core machine.
+Usage: python bench/cli_startup.py [--runs 15]
+
+The anchor is `kubectl --help` when kubectl is on PATH (the tool our users compare us with), else the bare
+interpreter (`python -c pass`). Each round runs the anchor and every mlopsctl command back to back, so a busy
+machine slows both sides of a pair alike; the script prints each command's median and the median of its per-round
+ratio to the anchor. The goal: `mlopsctl --help` and `mlopsctl tenant --help` no slower than `kubectl --help`.
 """
 
 from __future__ import annotations
@@ -13,42 +16,45 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-BUDGET_SECONDS = 0.15
+COMMANDS = (("--help",), ("tenant", "--help"), ("--version",))
 
 
-def median_wall_time(argv: list[str], runs: int) -> float:
-    subprocess.run(argv, capture_output=True, check=True)  # warm the page cache once
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(argv, capture_output=True, check=True)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+def wall_time(argv: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, capture_output=True, check=True)
+    return time.perf_counter() - start
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    if args.runs < 20:
-        parser.error("--runs must be at least 20")
-    mlopsctl = shutil.which("mlopsctl")
+    if args.runs < 5:
+        parser.error("--runs must be at least 5")
+    # The console script next to this interpreter: a version manager's shim on PATH would add its own start-up.
+    beside = Path(sys.executable).parent / "mlopsctl"
+    mlopsctl = str(beside) if beside.is_file() else shutil.which("mlopsctl")
     if mlopsctl is None:
         print("mlopsctl is not installed: run `pip install .` first", file=sys.stderr)
         return 2
+    kubectl = shutil.which("kubectl")
+    anchor_name, anchor = (
+        ("kubectl --help", [kubectl, "--help"]) if kubectl else ("python -c pass", [sys.executable, "-c", "pass"])
+    )
+    runs = {anchor_name: [anchor], **{"mlopsctl " + " ".join(c): [[mlopsctl, *c]] for c in COMMANDS}}
+    for argv in runs.values():
+        wall_time(argv[0])  # warm the page cache once
+    samples: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(args.runs):
+        for name, (argv,) in runs.items():
+            samples[name].append(wall_time(argv))
 
-    baseline = median_wall_time([sys.executable, "-c", "pass"], args.runs)
-    rows = [("python -c pass", baseline)]
-    for flag in ("--help", "--version"):
-        rows.append((f"mlopsctl {flag}", median_wall_time([mlopsctl, flag], args.runs)))
-
-    print(f"{'command':<20} {'median':>9} {'x python':>9}   ({args.runs} runs each)")
-    for name, seconds in rows:
-        print(f"{name:<20} {seconds * 1000:>7.1f}ms {seconds / baseline:>8.2f}x")
-    help_time = rows[1][1]
-    verdict = "within" if help_time <= BUDGET_SECONDS else "OVER"
-    print(f"mlopsctl --help: {help_time * 1000:.1f} ms, {verdict} the {BUDGET_SECONDS * 1000:.0f} ms budget")
+    print(f"{'command':<24} {'median':>9} {'x ' + anchor_name:>18}   ({args.runs} paired rounds)")
+    for name, times in samples.items():
+        ratio = statistics.median(t / a for t, a in zip(times, samples[anchor_name], strict=True))
+        print(f"{name:<24} {statistics.median(times) * 1000:>7.1f}ms {ratio:>17.2f}x")
     return 0
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from mlopsctl.cli.main import MlopsctlGroup
+from mlopsctl.cli.group import MlopsctlGroup
 
 # name -> (module, short help). The order is the order of `mlopsctl --help`.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -62,13 +62,13 @@ class _LazyCommands(dict):
         command = self[name] = load_command(name)
         return command
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         try:
             return self[name]
         except KeyError:
             return default
 
-    def keys(self):  # type: ignore[override]
+    def keys(self):
         return COMMANDS.keys()
 
     def __iter__(self):
@@ -80,10 +80,10 @@ class _LazyCommands(dict):
     def __len__(self) -> int:
         return len(COMMANDS)
 
-    def items(self):  # type: ignore[override]
+    def items(self):
         return [(name, self[name]) for name in COMMANDS]
 
-    def values(self):  # type: ignore[override]
+    def values(self):
         return [self[name] for name in COMMANDS]
 
 

@@ -112,7 +112,7 @@ def global_params() -> tuple[Any, ...]:
 
     holder = typer.Typer(add_completion=False)
     holder.command()(_options)
-    params = tuple(get_command(holder).params)
+    params: tuple[Any, ...] = tuple(get_command(holder).params)
     for param in params:
         param._runtime_param = _AsGiven()
         param.show_default = False  # the defaults come from the environment or the file as often as from here

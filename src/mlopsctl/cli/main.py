@@ -11,9 +11,6 @@ import traceback as traceback_module
 from datetime import UTC, datetime
 from typing import Any
 
-import typer
-from typer.core import TyperGroup
-
 from mlopsctl import __version__
 from mlopsctl.errors import ExitCode, MlopsctlError
 
@@ -81,44 +78,16 @@ def report(exc: BaseException, obj: Any) -> int:
     return int(ExitCode.UNEXPECTED)
 
 
-class MlopsctlGroup(TyperGroup):
-    """Runs the command tree in click's non-standalone mode so every outcome passes through `report`."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except KeyboardInterrupt:
-            # typer turns Ctrl-C into a silent Exit(130); say what happened first.
-            _write("mlopsctl: interrupted")
-            raise
-
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        from mlopsctl.cli.context import RunState
-
-        obj = extra.pop("obj", None) or RunState()
-        try:
-            result = super().main(args, prog_name or "mlopsctl", complete_var, standalone_mode=False, obj=obj, **extra)
-            code = result if isinstance(result, int) else 0
-        except typer.Abort as exc:
-            interrupted = isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt)
-            _write("mlopsctl: interrupted" if interrupted else "mlopsctl: aborted")
-            code = int(ExitCode.INTERRUPTED if interrupted else ExitCode.ERROR)
-        except typer.Exit as exc:
-            code = exc.exit_code
-        except typer.TyperException as exc:  # click's usage errors, vendored by typer
-            code = usage_error(exc)
-        except BaseException as exc:
-            if isinstance(exc, SystemExit):
-                raise
-            code = report(exc, obj)
-        if standalone_mode:
-            sys.exit(code)
-        return code
-
-
-def main() -> None:
+def _run() -> None:
     from typer.main import get_command
 
     from mlopsctl.cli.app import app
 
     get_command(app).main(prog_name="mlopsctl", complete_var="_MLOPSCTL_COMPLETE")
+
+
+def main() -> None:
+    """The console script. Imports nothing heavy itself, so a stored help screen prints at interpreter speed."""
+    from mlopsctl.cli.help_cache import run_with_help_cache
+
+    run_with_help_cache(sys.argv[1:], _run)

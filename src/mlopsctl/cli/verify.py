@@ -103,7 +103,7 @@ def _kube(ctx: typer.Context):
 # --- tables --------------------------------------------------------------------------------------------------
 
 
-def _mark(passed: bool) -> str:
+def _mark(passed: bool) -> Any:
     from rich.text import Text
 
     return Text("PASS", style="green") if passed else Text("FAIL", style="red")

@@ -165,7 +165,6 @@ def test_commands_to_copy_stay_on_one_line_on_a_narrow_terminal():
 # -- exit codes ----------------------------------------------------------------------------------------------------
 def test_loadtest_fails_a_run_where_nothing_succeeded_unless_told_not_to():
     from inference.loadgen.spec import evaluate_slo
-
     from mlopsctl.services.loadtest import DEFAULT_SLO, parse_slo_option
 
     assert DEFAULT_SLO == "errors<5%"
@@ -258,7 +257,10 @@ def test_click_usage_errors_use_the_house_format(cli, args, message):
 
 
 # -- start-up and the registry ---------------------------------------------------------------------------------------
-def _modules_loaded_by(*argv: str) -> set[str]:
+def _run_main(home, *argv: str, cache: bool = True) -> tuple[str, set[str]]:
+    """Run the console script's `main` in a fresh interpreter: its stdout, and the modules it imported."""
+    import os
+
     code = (
         "import sys\n"
         f"sys.argv = ['mlopsctl', *{list(argv)!r}]\n"
@@ -266,18 +268,52 @@ def _modules_loaded_by(*argv: str) -> set[str]:
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return set(done.stderr.split())
+    env = {**os.environ, "MLOPSCTL_HOME": str(home), "COLUMNS": "100"}
+    env.pop("MLOPSCTL_NO_HELP_CACHE", None)
+    if not cache:
+        env["MLOPSCTL_NO_HELP_CACHE"] = "1"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    return done.stdout, set(done.stderr.split())
 
 
-def test_help_imports_no_command_module_and_tenant_help_only_its_own():
+def test_help_imports_no_command_module_and_tenant_help_only_its_own(tmp_path):
     from mlopsctl.cli.commands import COMMANDS
 
     command_modules = {module for module, _ in COMMANDS.values()}
-    assert not _modules_loaded_by("--help") & command_modules
-    loaded = _modules_loaded_by("tenant", "--help")
+    _, loaded = _run_main(tmp_path, "--help", cache=False)
+    assert "typer" in loaded and not loaded & command_modules
+    _, loaded = _run_main(tmp_path, "tenant", "--help", cache=False)
     assert loaded & command_modules == {"mlopsctl.cli.tenant"}
     assert not {"pydantic", "rich", "kubernetes", "yaml"} & loaded
+
+
+@pytest.mark.parametrize("argv", [("--help",), ("tenant", "--help"), ("verify", "network", "-h")])
+def test_a_help_screen_once_printed_is_printed_again_without_loading_typer(tmp_path, argv):
+    first, loaded = _run_main(tmp_path, *argv)
+    assert first.startswith("Usage: mlopsctl") and "typer" in loaded
+    again, loaded = _run_main(tmp_path, *argv)
+    assert again == first
+    assert "typer" not in loaded and "click" not in loaded
+
+
+def test_the_stored_help_follows_the_code_the_width_and_the_words(tmp_path):
+    from mlopsctl.cli.help_cache import cache_key, help_request
+
+    (tmp_path / "tenant.py").write_text("x = 1\n")
+    before = cache_key(["tenant", "--help"], 100, tmp_path)
+    assert cache_key(["tenant", "--help"], 100, tmp_path) == before
+    assert cache_key(["tenant", "--help"], 80, tmp_path) != before
+    assert cache_key(["model", "--help"], 100, tmp_path) != before
+    (tmp_path / "tenant.py").write_text("x = 22\n")
+    assert cache_key(["tenant", "--help"], 100, tmp_path) != before
+    assert help_request(["tenant", "add", "--help"]) and help_request(["-h"])
+    assert not help_request(["--context", "x", "--help"]) and not help_request(["tenant", "list"])
+    assert not help_request(["tenant", "render", "a/b", "--help"])
+
+
+def test_an_unknown_command_with_help_stores_nothing(tmp_path):
+    _run_main(tmp_path, "nosuch", "--help")
+    assert not (tmp_path / "help").exists() or not list((tmp_path / "help").iterdir())
 
 
 def test_the_registry_help_is_each_command_modules_own_help():

@@ -107,6 +107,8 @@ def test_every_argument_the_table_shows_exists_on_its_command():
         names = {path[-1]: command for path, command in commands.items() if path[0] == group}
         for leaf, placeholders in _placeholders_by_leaf(row, set(names)).items():
             arguments = {
-                (p.metavar or p.name.upper()).strip("[].") for p in names[leaf].params if p.param_type_name == "argument"
+                (p.metavar or p.name.upper()).strip("[].")
+                for p in names[leaf].params
+                if p.param_type_name == "argument"
             }
             assert placeholders <= arguments, f"README: `{row}` shows {sorted(placeholders - arguments)} for {leaf}"
