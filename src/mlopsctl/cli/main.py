@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 import traceback as traceback_module
-from datetime import UTC, datetime
 from typing import Any
 
 from mlopsctl import __version__
@@ -21,6 +20,8 @@ def _write(text: str) -> None:
 
 
 def _log_unexpected(exc: BaseException) -> str | None:
+    from datetime import UTC, datetime
+
     from mlopsctl.paths import log_file
 
     path = log_file()
@@ -90,4 +91,7 @@ def main() -> None:
     """The console script. Imports nothing heavy itself, so a stored help screen prints at interpreter speed."""
     from mlopsctl.cli.help_cache import run_with_help_cache
 
+    if sys.argv[1:] == ["--version"]:  # the same line the root's --version prints, without loading Typer
+        sys.stdout.write(f"mlopsctl {__version__}\n")
+        return
     run_with_help_cache(sys.argv[1:], _run)

@@ -344,3 +344,11 @@ def _env() -> dict[str, str]:
     import os
 
     return dict(os.environ)
+
+
+def test_version_prints_the_same_line_with_or_without_typer(cli, tmp_path):
+    from mlopsctl import __version__
+
+    assert cli("--version").stdout == f"mlopsctl {__version__}\n"
+    printed, loaded = _run_main(tmp_path, "--version")
+    assert printed == f"mlopsctl {__version__}\n" and "typer" not in loaded
