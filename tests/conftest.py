@@ -32,6 +32,26 @@ def cli(monkeypatch, tmp_path):
     return invoke
 
 
+class _AdapterSwap:
+    """`adapters.kube = lambda: api`: every command of the run gets `api` from `deps.kube()`."""
+
+    def __init__(self, monkeypatch) -> None:
+        object.__setattr__(self, "_monkeypatch", monkeypatch)
+
+    def __setattr__(self, name: str, factory) -> None:
+        from mlopsctl.deps import Deps
+
+        if not callable(getattr(Deps, name, None)):
+            raise AttributeError(f"Deps has no adapter factory {name!r}")
+        self._monkeypatch.setattr(Deps, name, lambda _self, *args, **kwargs: factory(*args, **kwargs))
+
+
+@pytest.fixture
+def adapters(monkeypatch):
+    """The one way tests swap adapters: replace a factory of `mlopsctl.deps.Deps` (the composition root)."""
+    return _AdapterSwap(monkeypatch)
+
+
 @dataclass
 class ToolMirror:
     """A tiny HTTP server on 127.0.0.1: `files` maps a path to its bytes, `truncate` paths to a short body."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import ModuleType
 from typing import Annotated, Any
 
@@ -19,90 +18,7 @@ app = typer.Typer(
 )
 
 
-# -- wiring (tests swap the adapters: mlopsctl.adapters.kube.connect, KindCli, DockerImages) ---------------------
-def kind_cli(settings):
-    from mlopsctl.adapters.kind import KindCli
-    from mlopsctl.adapters.runner import SubprocessRunner
-    from mlopsctl.paths import tools_dir
-
-    return KindCli(SubprocessRunner(extra_path=(tools_dir(),)), kubeconfig=settings.kubeconfig)
-
-
-def connector(settings):
-    from mlopsctl.adapters import kube
-
-    return lambda context: kube.connect(context, settings.kubeconfig)
-
-
-class Images:
-    """The image use cases over Docker: build (services/image.py), inspect, save, push."""
-
-    def __init__(self, base_image: str = "python:3.11-slim", verbose: bool = False) -> None:
-        self.base_image = base_image
-        self.verbose = verbose
-        self._docker: Any = None
-
-    @property
-    def docker(self):
-        if self._docker is None:
-            from mlopsctl.adapters.docker import DockerImages
-
-            self._docker = DockerImages()
-        return self._docker
-
-    def build(self, registry: str | None, status) -> str:
-        import platform
-        import sys
-
-        from mlopsctl import __version__
-        from mlopsctl.adapters.docker import PythonInfo
-        from mlopsctl.adapters.runner import SubprocessRunner
-        from mlopsctl.cli.image import default_source
-        from mlopsctl.paths import home_dir
-        from mlopsctl.services import image as service
-
-        libc, libc_version = platform.libc_ver()
-        major_minor = tuple(int(part) for part in (libc_version or "0.0").split(".")[:2])
-        host = PythonInfo(sys.version_info[:2], platform.machine(), (libc, major_minor))  # type: ignore[arg-type]
-        request = service.BuildRequest(
-            source=default_source().resolve(),
-            version=__version__,
-            base_image=self.base_image,
-            wheelhouse_cache=home_dir() / "wheelhouse",
-            registry=registry,
-            host_python=host,
-            python_executable=sys.executable,
-        )
-        return service.build_image(request, self.docker, SubprocessRunner(), status, verbose=self.verbose).image
-
-    def reference(self, registry: str | None) -> str:
-        from mlopsctl import __version__
-        from mlopsctl.services.image import image_repository
-
-        return f"{image_repository(registry)}:{__version__}"
-
-    def exists(self, reference: str) -> bool:
-        return self.docker.inspect(reference) is not None
-
-    def save(self, references: list[str], path: Path) -> Path:
-        from mlopsctl.adapters.docker import docker_errors
-
-        if len(references) == 1:
-            return self.docker.save(references[0], path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with docker_errors(f"docker image save {' '.join(references)} failed"):
-            self.docker.client.image.save(list(references), output=path)
-        return path
-
-    def push(self, reference: str) -> None:
-        from mlopsctl.adapters.runner import SubprocessRunner, failure
-
-        result = SubprocessRunner().run(["docker", "push", reference], timeout=1800, check=False)
-        if result.returncode != 0:
-            raise failure(result, f"docker push {reference} failed", hint="log in first: docker login REGISTRY")
-
-
-def installers(settings) -> dict[str, Any]:
+def installers(deps) -> dict[str, Any]:
     """The platform parts whose code exists in this build, as `cluster up` installers."""
     found: dict[str, Any] = {}
     monitoring: ModuleType | None
@@ -113,9 +29,7 @@ def installers(settings) -> dict[str, Any]:
     if monitoring is not None and hasattr(monitoring, "install"):
 
         def install_monitoring(api, status, context: str) -> str:
-            from mlopsctl.adapters import helm
-
-            result = monitoring.install(api, helm.make_helm(context, settings.kubeconfig), status)
+            result = monitoring.install(api, deps.helm(context), status)
             password = result.grafana_password or f"in Secret {result.grafana_password_secret}"
             return f"{result.chart} {result.chart_version}; Grafana user {result.grafana_user}, password {password}"
 
@@ -237,13 +151,14 @@ def up(
         timeout=timeout,
         host_ports=host_ports,
     )
-    deps = service.ClusterDeps(
-        kind=kind_cli(settings),
-        connect=connector(settings),
-        images=Images(base_image, verbose=settings.verbose > 0),
-        installers=installers(settings),
+    adapters = cli_context.deps(ctx)
+    wiring = service.ClusterDeps(
+        kind=adapters.kind(),
+        connect=adapters.kube_for_context,
+        images=adapters.images(base_image, verbose=settings.verbose > 0),
+        installers=installers(adapters),
     )
-    result = service.cluster_up(request, deps, cli_context.status(ctx))
+    result = service.cluster_up(request, wiring, cli_context.status(ctx))
     cli_context.emit(ctx, result, _up_output)
 
 
@@ -264,7 +179,9 @@ def down(
         cli_context.confirm(
             f"Delete Kind cluster {target} and everything in it?", hint="pass --yes to skip the question"
         )
-    result = service.cluster_down(settings.cluster_name, settings.context, kind_cli(settings), cli_context.status(ctx))
+    result = service.cluster_down(
+        settings.cluster_name, settings.context, cli_context.deps(ctx).kind(), cli_context.status(ctx)
+    )
     cli_context.emit(ctx, result, lambda r: Text(r.note))
 
 
@@ -277,6 +194,7 @@ def status(
     from mlopsctl.services import cluster as service
 
     settings = cli_context.settings(ctx).with_overrides(cluster_name=name)
-    kind = kind_cli(settings) if settings.context is None else None
-    result = service.cluster_status(settings.cluster_name, settings.context, kind, connector(settings))
+    deps = cli_context.deps(ctx)
+    kind = deps.kind() if settings.context is None else None
+    result = service.cluster_status(settings.cluster_name, settings.context, kind, deps.kube_for_context)
     cli_context.emit(ctx, result, _status_output)

@@ -19,8 +19,12 @@ class RunState:
     """
 
     def __init__(self, settings: Settings | None = None) -> None:
+        from mlopsctl.deps import Deps
+
         self.flags: dict[str, Any] = {}
         self._settings = settings
+        # The adapters of this run (the composition root): they read the settings when asked for.
+        self.deps = Deps(lambda: self.settings)
 
     def record(self, name: str, value: Any) -> None:
         self.flags[name] = value
@@ -55,6 +59,11 @@ def state(ctx: typer.Context) -> RunState:
 
 def settings(ctx: typer.Context) -> Settings:
     return state(ctx).settings
+
+
+def deps(ctx: typer.Context):
+    """The adapters for this run: `deps(ctx).kube()`, `.helm()`, `.kind()`, `.runner()`, `.object_store(...)`."""
+    return state(ctx).deps
 
 
 def status(ctx: typer.Context):

@@ -75,18 +75,16 @@ def doctor(
     """Check Docker, kind (>= 0.24), kubectl, helm and the kube context; exit 3 if something required is missing."""
     import platform
 
-    from mlopsctl.adapters import docker_daemon
-    from mlopsctl.adapters.download import install_verified
-    from mlopsctl.adapters.runner import SubprocessRunner
     from mlopsctl.errors import PrerequisiteMissing
     from mlopsctl.paths import tools_dir
     from mlopsctl.services import doctor as service
     from mlopsctl.tools import pinned_releases, platform_key
 
     settings = cli_context.settings(ctx)
-    runner = SubprocessRunner(extra_path=(tools_dir(),))
+    deps = cli_context.deps(ctx)
+    runner, server_version = deps.runner(), deps.docker_server_version()
     kubeconfig = _kubeconfig_text(settings.kubeconfig)
-    report = service.run_doctor(runner, docker_daemon.server_version, kubeconfig, settings.context)
+    report = service.run_doctor(runner, server_version, kubeconfig, settings.context)
 
     if install_tools:
         _require_usable(tools_dir())
@@ -96,15 +94,15 @@ def doctor(
             raise PrerequisiteMissing(
                 f"no pinned tool releases for {platform_name}", hint="install kind, kubectl and helm by hand"
             )
-        status = cli_context.status(ctx)
+        status, install = cli_context.status(ctx), deps.install_verified()
         with status.step(f"installing tools into {tools_dir()}"):
             installed = service.install_tools(
                 report,
                 releases,
                 tools_dir(),
-                lambda release, path: install_verified(release.url, release.sha256, path, release.archive_member),
+                lambda release, path: install(release.url, release.sha256, path, release.archive_member),
             )
-        report = service.run_doctor(runner, docker_daemon.server_version, kubeconfig, settings.context)
+        report = service.run_doctor(runner, server_version, kubeconfig, settings.context)
         report = service.DoctorReport(report.checks, installed)
 
     cli_context.emit(ctx, report, _table)

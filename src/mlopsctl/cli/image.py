@@ -68,12 +68,6 @@ def _base_table(result):
     )
 
 
-def default_source() -> Path:
-    """The checkout this mlopsctl runs from if it holds the Dockerfile, else the current directory."""
-    checkout = Path(__file__).resolve().parents[3]
-    return checkout if (checkout / "Dockerfile").is_file() else Path.cwd()
-
-
 @app.command("build")
 def build(
     ctx: typer.Context,
@@ -110,12 +104,12 @@ def build(
     import sys
 
     from mlopsctl import __version__
-    from mlopsctl.adapters.docker import DockerImages, host_python
-    from mlopsctl.adapters.runner import SubprocessRunner
     from mlopsctl.paths import home_dir
     from mlopsctl.services import image as service
+    from mlopsctl.services.image_store import default_source
 
     settings = cli_context.settings(ctx)
+    deps = cli_context.deps(ctx)
     request = service.BuildRequest(
         source=(source or default_source()).resolve(),
         version=__version__,
@@ -124,11 +118,11 @@ def build(
         wheelhouse_cache=home_dir() / "wheelhouse",
         extra_tags=tuple(tag or ()),
         registry=settings.registry,
-        host_python=host_python(),
+        host_python=deps.host_python(),
         python_executable=sys.executable,
     )
     result = service.build_image(
-        request, DockerImages(), SubprocessRunner(), cli_context.status(ctx), verbose=settings.verbose > 0
+        request, deps.docker(), deps.runner(), cli_context.status(ctx), verbose=settings.verbose > 0
     )
     cli_context.emit(ctx, result, _build_table)
 
@@ -150,12 +144,11 @@ def base(
     """
     import os
 
-    from mlopsctl.adapters.docker import DockerImages
-    from mlopsctl.adapters.runner import SubprocessRunner
     from mlopsctl.services import image as service
 
+    deps = cli_context.deps(ctx)
     request = service.BaseRequest(tag=tag, suite=suite, force=force, mirror=mirror, is_root=os.geteuid() == 0)
-    result = service.make_base(request, DockerImages(), SubprocessRunner(), cli_context.status(ctx))
+    result = service.make_base(request, deps.docker(), deps.runner(), cli_context.status(ctx))
     cli_context.emit(ctx, result, _base_table)
 
 
@@ -168,12 +161,12 @@ def load(
     name: Annotated[str | None, typer.Option("--name", help="Kind cluster name (default: mlopsctl).")] = None,
 ) -> None:
     """Load a locally built image into the Kind cluster's nodes (`kind load image-archive`)."""
-    from mlopsctl.cli.cluster import Images, kind_cli
     from mlopsctl.services import cluster as service
 
     settings = cli_context.settings(ctx).with_overrides(cluster_name=name)
+    deps = cli_context.deps(ctx)
     cluster = service.kind_cluster_of(settings.context) or settings.cluster_name
-    images = Images()
+    images = deps.images()
     reference = tag or images.reference(None)
-    result = service.load_image(kind_cli(settings), images, cluster, reference, cli_context.status(ctx))
+    result = service.load_image(deps.kind(), images, cluster, reference, cli_context.status(ctx))
     cli_context.emit(ctx, result, lambda r: _key_values("image load", [("image", r.image), ("cluster", r.cluster)]))

@@ -334,14 +334,12 @@ def loadtest(
         if url:
             result = service.run_local(tenant, url, options, on_progress=view.update, slo=thresholds)
         else:
-            kube = _kube(current)
+            deps = cli_context.deps(ctx)
+            kube = deps.kube()
             if port_forward:
-                from mlopsctl.adapters.runner import SubprocessRunner
-                from mlopsctl.paths import tools_dir
-
                 result = service.run_port_forward(
                     kube,
-                    SubprocessRunner(extra_path=(tools_dir(),)),
+                    deps.runner(),
                     tenant,
                     options,
                     context=current.context,
@@ -377,9 +375,3 @@ def loadtest(
     if breaches:
         detail = ", ".join(f"{b.threshold} (actual {_fmt(b.actual, ' ' + b.unit, 2)})" for b in breaches)
         raise VerificationFailed(f"SLO breached: {detail}")
-
-
-def _kube(current):
-    from mlopsctl.adapters.kube import connect
-
-    return connect(current.context, current.kubeconfig)

@@ -21,19 +21,11 @@ RENDER_WHAT = ("rules", "prometheusrule", "dashboard", "values")
 
 
 def _kube(ctx: typer.Context):
-    """The KubeApi for the global --context/--kubeconfig (tests swap `mlopsctl.adapters.kube.connect`)."""
-    from mlopsctl.adapters import kube
-
-    current = cli_context.settings(ctx)
-    return kube.connect(current.context, current.kubeconfig)
+    return cli_context.deps(ctx).kube()
 
 
 def _helm(ctx: typer.Context):
-    """helm for the same cluster (tests swap `mlopsctl.adapters.helm.make_helm`)."""
-    from mlopsctl.adapters import helm
-
-    current = cli_context.settings(ctx)
-    return helm.make_helm(current.context, current.kubeconfig)
+    return cli_context.deps(ctx).helm()
 
 
 def _install_table(result):

@@ -17,11 +17,7 @@ app = typer.Typer(
 
 
 def kube_api(ctx: typer.Context):
-    """The KubeApi for the global --context/--kubeconfig (tests swap `mlopsctl.adapters.kube.connect`)."""
-    from mlopsctl.adapters import kube
-
-    current = cli_context.settings(ctx)
-    return kube.connect(current.context, current.kubeconfig)
+    return cli_context.deps(ctx).kube()
 
 
 def _install_table(result):
@@ -118,19 +114,8 @@ def status(ctx: typer.Context) -> None:
     """Engine, readiness, volume, endpoints, tenants with credentials, and what is wrong."""
     from mlopsctl.services.storage import storage_status
 
-    cli_context.emit(ctx, storage_status(kube_api(ctx), probe=_healthy), _status_table)
-
-
-def _healthy(url: str) -> bool:
-    """GET the store's health endpoint from this machine, briefly."""
-    import urllib.error
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=3) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
+    deps = cli_context.deps(ctx)
+    cli_context.emit(ctx, storage_status(deps.kube(), probe=deps.http_probe), _status_table)
 
 
 @app.command("uninstall")

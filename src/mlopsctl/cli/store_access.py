@@ -41,17 +41,13 @@ Tenant = Annotated[str | None, typer.Option("--tenant", "-t", help="The tenant's
 
 
 def kube_api(ctx: typer.Context):
-    from mlopsctl.adapters import kube
-
-    current = cli_context.settings(ctx)
-    return kube.connect(current.context, current.kubeconfig)
+    return cli_context.deps(ctx).kube()
 
 
 def admin_store(ctx: typer.Context, endpoint=None, access_key=None, secret_key=None, region="us-east-1", api=None):
     """The admin S3 client: explicit endpoint and keys win; anything missing is read from the cluster.
 
     `tenant add --model VERSION` uses it with `services.model_registry.pin_model`."""
-    from mlopsctl.adapters.s3 import Boto3ObjectStore
     from mlopsctl.errors import UsageError
 
     if bool(access_key) != bool(secret_key):
@@ -65,4 +61,4 @@ def admin_store(ctx: typer.Context, endpoint=None, access_key=None, secret_key=N
             access_key, secret_key = creds.access_key_id, creds.secret_access_key
         if not endpoint:
             endpoint = storage.store_endpoints(api)[1]
-    return Boto3ObjectStore(endpoint, access_key, secret_key, region=region)
+    return cli_context.deps(ctx).object_store(endpoint, access_key, secret_key, region)

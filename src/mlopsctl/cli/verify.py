@@ -94,10 +94,7 @@ def _fail_if(failed: bool, what: str, count: int) -> None:
 
 
 def _kube(ctx: typer.Context):
-    from mlopsctl.adapters.kube import connect
-
-    current = cli_context.settings(ctx)
-    return connect(current.context, current.kubeconfig)
+    return cli_context.deps(ctx).kube()
 
 
 # --- tables --------------------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ import uuid
 
 import pytest
 
-from mlopsctl.cli.cluster import Images
+from mlopsctl.config import Settings
+from mlopsctl.deps import Deps
 from tests.support import require_docker
 
 pytestmark = pytest.mark.integration
@@ -41,7 +42,7 @@ def repo_tags(archive) -> set[str]:
 
 
 def test_one_archive_carries_every_tag(tiny_image, tmp_path):
-    images = Images()
+    images = Deps(Settings).images()
     tags = [f"{tiny_image}:one", f"{tiny_image}:two"]
 
     archive = images.save(tags, tmp_path / "out" / "image.tar")
@@ -51,5 +52,5 @@ def test_one_archive_carries_every_tag(tiny_image, tmp_path):
 
 
 def test_a_single_tag_archive(tiny_image, tmp_path):
-    archive = Images().save([f"{tiny_image}:one"], tmp_path / "image.tar")
+    archive = Deps(Settings).images().save([f"{tiny_image}:one"], tmp_path / "image.tar")
     assert repo_tags(archive) == {f"{tiny_image}:one"}

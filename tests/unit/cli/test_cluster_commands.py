@@ -12,7 +12,7 @@ from tests.unit.services.test_cluster_service import BUILT, FakeImages, FakeKind
 
 
 @pytest.fixture
-def world(monkeypatch):
+def world(monkeypatch, adapters):
     kind = FakeKind()
     images = FakeImages()
     api = PlatformFake()
@@ -22,9 +22,9 @@ def world(monkeypatch):
         contexts.append(context)
         return api
 
-    monkeypatch.setattr("mlopsctl.cli.cluster.kind_cli", lambda settings: kind)
-    monkeypatch.setattr("mlopsctl.cli.cluster.Images", lambda *args, **kwargs: images)
-    monkeypatch.setattr("mlopsctl.cli.cluster.installers", lambda settings: {})
+    adapters.kind = lambda: kind
+    adapters.images = lambda *args, **kwargs: images
+    monkeypatch.setattr("mlopsctl.cli.cluster.installers", lambda deps: {})
     monkeypatch.setattr("mlopsctl.adapters.kube.connect", connect)
     return kind, images, api, contexts
 
@@ -149,9 +149,10 @@ def test_cluster_up_finds_the_monitoring_and_storage_installers_and_the_fields_i
 
     from mlopsctl.cli.cluster import installers
     from mlopsctl.config import Settings
+    from mlopsctl.deps import Deps
     from mlopsctl.services import monitoring, storage
 
-    assert set(installers(Settings())) == {"monitoring", "storage"}
+    assert set(installers(Deps(Settings))) == {"monitoring", "storage"}
     reported = {f.name for f in dataclasses.fields(monitoring.InstallResult)}
     assert {"chart", "chart_version", "grafana_user", "grafana_password", "grafana_password_secret"} <= reported
     assert {"engine", "namespace", "endpoint"} <= {f.name for f in dataclasses.fields(storage.StorageInstallResult)}

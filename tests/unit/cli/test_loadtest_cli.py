@@ -26,9 +26,9 @@ class FakeTime:
 
 
 @pytest.fixture
-def cluster(monkeypatch):
+def cluster(monkeypatch, adapters):
     def install(api: FakeCluster) -> FakeCluster:
-        monkeypatch.setattr("mlopsctl.cli.loadtest._kube", lambda current: api)
+        adapters.kube = lambda: api
         monkeypatch.setattr("mlopsctl.services.loadtest.time", FakeTime())
         return api
 

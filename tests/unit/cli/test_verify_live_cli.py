@@ -10,11 +10,11 @@ from tests.unit.services.verify_cluster import ScriptedNetwork, cluster
 
 
 @pytest.fixture
-def fake_cluster(monkeypatch):
+def fake_cluster(adapters):
     api = cluster()
     api.exec_handler = ScriptedNetwork()
     api.access_handler = lambda review: False
-    monkeypatch.setattr("mlopsctl.cli.verify._kube", lambda ctx: api)
+    adapters.kube = lambda: api
     return api
 
 

@@ -12,7 +12,7 @@ from mlopsctl.errors import ExitCode
 
 
 @pytest.fixture
-def api(monkeypatch):
+def api(monkeypatch, adapters):
     api = FakeKubeApi()
     api.add(
         {
@@ -22,7 +22,7 @@ def api(monkeypatch):
         }
     )
     monkeypatch.setattr("mlopsctl.adapters.kube.connect", lambda *args, **kwargs: api)
-    monkeypatch.setattr("mlopsctl.cli.storage._healthy", lambda url: url == "http://127.0.0.1:30333/healthz")
+    adapters.http_probe = lambda url: url == "http://127.0.0.1:30333/healthz"
     return api
 
 

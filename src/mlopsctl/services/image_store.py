@@ -1,0 +1,82 @@
+"""The inference image as `cluster up` and `image load` use it: build (through services/image.py), look up,
+save to an archive for Kind, push to a registry. Docker and the command runner are handed in (see `deps.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def default_source() -> Path:
+    """The checkout this mlopsctl runs from if it holds the Dockerfile, else the current directory."""
+    checkout = Path(__file__).resolve().parents[3]
+    return checkout if (checkout / "Dockerfile").is_file() else Path.cwd()
+
+
+class Images:
+    """The image use cases over Docker: build (services/image.py), inspect, save, push."""
+
+    def __init__(
+        self,
+        docker: Callable[[], Any],
+        runner: Callable[[], Any],
+        base_image: str = "python:3.11-slim",
+        verbose: bool = False,
+    ) -> None:
+        self._make_docker = docker
+        self._make_runner = runner
+        self.base_image = base_image
+        self.verbose = verbose
+        self._docker: Any = None
+
+    @property
+    def docker(self) -> Any:
+        if self._docker is None:
+            self._docker = self._make_docker()
+        return self._docker
+
+    def build(self, registry: str | None, status) -> str:
+        import sys
+
+        from mlopsctl import __version__
+        from mlopsctl.adapters.docker import host_python
+        from mlopsctl.paths import home_dir
+        from mlopsctl.services import image as service
+
+        request = service.BuildRequest(
+            source=default_source().resolve(),
+            version=__version__,
+            base_image=self.base_image,
+            wheelhouse_cache=home_dir() / "wheelhouse",
+            registry=registry,
+            host_python=host_python(),
+            python_executable=sys.executable,
+        )
+        return service.build_image(request, self.docker, self._make_runner(), status, verbose=self.verbose).image
+
+    def reference(self, registry: str | None) -> str:
+        from mlopsctl import __version__
+        from mlopsctl.services.image import image_repository
+
+        return f"{image_repository(registry)}:{__version__}"
+
+    def exists(self, reference: str) -> bool:
+        return self.docker.inspect(reference) is not None
+
+    def save(self, references: list[str], path: Path) -> Path:
+        from mlopsctl.adapters.docker import docker_errors
+
+        if len(references) == 1:
+            return self.docker.save(references[0], path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with docker_errors(f"docker image save {' '.join(references)} failed"):
+            self.docker.client.image.save(list(references), output=path)
+        return path
+
+    def push(self, reference: str) -> None:
+        from mlopsctl.adapters.runner import failure
+
+        result = self._make_runner().run(["docker", "push", reference], timeout=1800, check=False)
+        if result.returncode != 0:
+            raise failure(result, f"docker push {reference} failed", hint="log in first: docker login REGISTRY")
