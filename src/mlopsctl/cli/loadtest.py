@@ -295,6 +295,8 @@ def loadtest(
                 body_text = handle.read()
         except OSError as exc:
             raise UsageError(f"cannot read --body-file {body_file}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"--body-file {body_file}: not UTF-8 text (byte {exc.start})") from None
     options = service.parse_options(
         rate=rate,
         rate_from=rate_from,

@@ -76,6 +76,10 @@ def load_manifests(directory: Path) -> list[dict[str, Any]]:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1})" if mark is not None else ""
             raise UsageError(f"{path}: not valid YAML{where}") from exc
+        except UnicodeDecodeError as exc:
+            raise UsageError(
+                f"{path}: not UTF-8 text (byte {exc.start})", hint="manifests are UTF-8 YAML or JSON"
+            ) from exc
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
     from mlopsctl.services.manifest_files import reject_duplicates
@@ -131,7 +135,9 @@ def read_checks(path: Path) -> list[AccessCheck]:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"--checks {path}: not UTF-8 text (byte {exc.start})") from exc
     except OSError as exc:
         raise UsageError(f"cannot read --checks {path}: {exc.strerror}") from exc
     except yaml.YAMLError as exc:

@@ -352,3 +352,21 @@ def test_version_prints_the_same_line_with_or_without_typer(cli, tmp_path):
     assert cli("--version").stdout == f"mlopsctl {__version__}\n"
     printed, loaded = _run_main(tmp_path, "--version")
     assert printed == f"mlopsctl {__version__}\n" and "typer" not in loaded
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("verify", "rbac", "--offline", "--manifests", "m", "--checks", "bad.bin"), "--checks bad.bin"),
+        (("verify", "network", "--offline", "--manifests", "m"), "zz.yaml: not UTF-8 text"),
+        (("loadtest", "tenant-a", "--url", "http://127.0.0.1:9", "--body-file", "bad.bin"), "--body-file bad.bin"),
+    ],
+)
+def test_files_that_are_not_utf8_are_usage_errors_naming_the_file(cli, tmp_path, args, named):
+    assert cli("tenant", "render", "tenant-a", "--out", "m").exit_code == ExitCode.OK
+    (tmp_path / "bad.bin").write_bytes(b"\xff\xfe")
+    if "--checks" not in args and "--body-file" not in args:
+        (tmp_path / "m" / "zz.yaml").write_bytes(b"\xff\xfe")
+    result = cli(*args)
+    assert result.exit_code == ExitCode.USAGE, result.stderr
+    assert named in result.stderr and "not UTF-8" in result.stderr
