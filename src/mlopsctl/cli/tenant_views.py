@@ -114,6 +114,7 @@ def status_output(result):
 
 
 def set_model_table(result):
+    from rich.console import Group
     from rich.table import Table
 
     table = Table(title=f"tenant {result.tenant}", title_justify="left", show_header=False)
@@ -123,6 +124,8 @@ def set_model_table(result):
     table.add_row("model uri", result.uri)
     table.add_row("copied from catalog", "yes" if result.copied_from_catalog else "no")
     table.add_row("rolled out", "yes" if result.rolled_out else "not waited for")
-    if result.previous_version:
-        table.caption = f"roll back with: mlopsctl tenant set-model {result.tenant} {result.previous_version}"
-    return table
+    if not result.previous_version:
+        return table
+    return Group(
+        table, next_commands([f"mlopsctl tenant set-model {result.tenant} {result.previous_version}  # roll back"])
+    )
