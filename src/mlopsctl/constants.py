@@ -95,3 +95,14 @@ LOADTEST_CONTAINER = "loadgen"
 LOADTEST_COMMAND = ("python", "-m", "inference.loadgen")
 LOADTEST_REQUESTS = (("cpu", "250m"), ("memory", "128Mi"))
 LOADTEST_LIMITS = (("cpu", "500m"), ("memory", "256Mi"))
+# The probe pods of `verify network`: an outsider in a scratch namespace and a later pod in each tenant namespace,
+# the tenant's image, owned by one run (VERIFY_RUN_LABEL=<run id>) and never carrying the service's selector
+# labels. VERIFY_PROBE_ROLE_LABEL says which of the two a pod stands for; the isolation rules read it.
+VERIFY_RUN_LABEL = "mlopsctl.io/verify-run"
+VERIFY_PROBE_ROLE_LABEL = "mlopsctl.io/probe-role"
+OUTSIDER_ROLE = "outsider"
+LATER_POD_ROLE = "later-pod"
+PROBE_CONTAINER = "probe"
+PROBE_PORT = 8080
+PROBE_REQUESTS = (("cpu", "10m"), ("memory", "32Mi"))
+PROBE_LIMITS = (("cpu", "200m"), ("memory", "96Mi"))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlopsctl.adapters.base import AccessReview, ExecResult, KubeObject
+from mlopsctl.constants import NAMESPACE_NAME_LABEL
 from mlopsctl.errors import NotFound
 
 _CLUSTER_SCOPED = {
@@ -67,6 +68,9 @@ class FakeKubeApi:
     fail_apply_at: int | None = None
     fail_apply_with: Exception | None = None
     applies: int = 0
+    # Plays the kubelet for applied Pods: their `status` (for example Running with a podIP). Without it a new Pod
+    # stays Pending, as on a real server that has not scheduled it yet.
+    kubelet: Callable[[KubeObject], dict[str, Any]] | None = None
 
     @staticmethod
     def key(api_version: str, kind: str, name: str, namespace: str | None) -> tuple[str, str, str | None, str]:
@@ -91,9 +95,16 @@ class FakeKubeApi:
             raise error
         if not self.has_kind(obj["apiVersion"], obj["kind"]):
             raise NotFound(f"the server does not serve {obj['apiVersion']} {obj['kind']}")
+        obj = copy.deepcopy(obj)
+        if obj["kind"] == "Namespace":  # the API server sets this label on every namespace
+            obj["metadata"].setdefault("labels", {})[NAMESPACE_NAME_LABEL] = obj["metadata"]["name"]
+        if obj["kind"] == "Pod" and obj["apiVersion"] == "v1":
+            exists = self.key("v1", "Pod", obj["metadata"]["name"], obj["metadata"].get("namespace")) in self.objects
+            if not exists:
+                obj["status"] = self.kubelet(obj) if self.kubelet is not None else {"phase": "Pending"}
         if dry_run:
-            return copy.deepcopy(obj)
-        return copy.deepcopy(self.add(copy.deepcopy(obj)))
+            return obj
+        return copy.deepcopy(self.add(obj))
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> KubeObject | None:
         self.calls.append(("get", (kind, namespace, name)))

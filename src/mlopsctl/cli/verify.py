@@ -43,6 +43,13 @@ TenantsArgument = Annotated[
 AllOption = Annotated[bool, typer.Option("--all", help="Every tenant (the default when none is named).")]
 # Before tenants were positional they were named with --tenant; kept, hidden, so old scripts keep working.
 LegacyTenantOption = Annotated[list[str] | None, typer.Option("--tenant", hidden=True)]
+ParallelOption = Annotated[
+    int, typer.Option("--parallel", min=1, max=64, metavar="N", help="Source pods probed at once (live network).")
+]
+ExhaustiveOption = Annotated[
+    bool,
+    typer.Option("--exhaustive", help="Probe from and to every pod, not one of each class of equivalent pods."),
+]
 ScaleDownOption = Annotated[
     bool, typer.Option("--scale-down", help="With --load: also wait until replicas return to the minimum.")
 ]
@@ -211,6 +218,8 @@ def _live_table(report):
         parts.append(Text.assemble(("finding:", "red"), f" {finding.message}{hint}"))
     for note in report.notes:
         parts.append(f"note: {note}")
+    if report.phases:
+        parts.append("time: " + ", ".join(f"{row['phase']} {row['seconds']:.1f}s" for row in report.phases))
     failed = sum(1 for c in report.checks if not c.passed)
     parts.append(f"{len(report.checks) - failed} passed, {failed} failed")
     return Group(*parts)
@@ -247,6 +256,8 @@ def network(
     all_tenants: AllOption = False,
     tenant: LegacyTenantOption = None,
     attempts: Annotated[int, typer.Option("--attempts", min=1, max=10, help="Tries per probe (bounded backoff).")] = 4,
+    parallel: ParallelOption = 16,
+    exhaustive: ExhaustiveOption = False,
     report_dir: ReportOption = None,
 ) -> None:
     """Who may reach whom: offline from manifests, or live by probing from inside the tenant pods."""
@@ -268,6 +279,8 @@ def network(
         tenants=chosen,
         status=cli_context.status(ctx),
         attempts=attempts,
+        parallel=parallel,
+        exhaustive=exhaustive,
     )
     _finish_live(ctx, report, report_dir)
 
@@ -353,13 +366,17 @@ def isolation(
     tenants: TenantsArgument = None,
     all_tenants: AllOption = False,
     tenant: LegacyTenantOption = None,
+    parallel: ParallelOption = 16,
+    exhaustive: ExhaustiveOption = False,
     report_dir: ReportOption = None,
 ) -> None:
     """RBAC and network isolation of the tenants, live."""
     chosen = _chosen_tenants(tenants, all_tenants, tenant)
     from mlopsctl.services.verify_all import verify_isolation
 
-    report = verify_isolation(_kube(ctx), tenants=chosen, status=cli_context.status(ctx))
+    report = verify_isolation(
+        _kube(ctx), tenants=chosen, status=cli_context.status(ctx), parallel=parallel, exhaustive=exhaustive
+    )
     _finish_live(ctx, report, report_dir)
 
 
@@ -372,6 +389,8 @@ def all_checks(
     load: Annotated[bool, typer.Option("--load", help="Also drive load until the HPA scales out.")] = False,
     scale_down: ScaleDownOption = False,
     timeout: TimeoutOption = 300.0,
+    parallel: ParallelOption = 16,
+    exhaustive: ExhaustiveOption = False,
     report_dir: ReportOption = None,
 ) -> None:
     """Isolation (RBAC + network) and autoscaling, live."""
@@ -385,6 +404,7 @@ def all_checks(
         load=_load_driver(ctx, timeout) if load else None,
         timeout=timeout,
         status=cli_context.status(ctx),
+        network_options={"parallel": parallel, "exhaustive": exhaustive},
         autoscaling_options={"scale_down": scale_down},
     )
     _finish_live(ctx, report, report_dir)

@@ -237,6 +237,10 @@ class LiveReport:
     timeline: list[dict[str, Any]] = field(default_factory=list)
     loads: list[dict[str, Any]] = field(default_factory=list)  # the load runs a check drove (loadtest results)
     passed: bool = True
+    # Where the time went: [{"phase": "network: probe", "seconds": 3.2}, ...] (live network runs).
+    phases: list[dict[str, Any]] = field(default_factory=list)
+    # How the network was probed: probes, sources, execs, rate, parallelism, equivalent pods not probed.
+    probing: dict[str, Any] = field(default_factory=dict)
 
     def conclude(self) -> LiveReport:
         self.passed = bool(self.checks) and all(c.passed for c in self.checks) and not self.findings
@@ -262,4 +266,6 @@ def merge_reports(kind: str, reports: Sequence[LiveReport]) -> LiveReport:
         merged.notes.extend(report.notes)
         merged.timeline.extend(report.timeline)
         merged.loads.extend(report.loads)
+        merged.phases.extend(report.phases)
+        merged.probing.update(report.probing)
     return merged.conclude()

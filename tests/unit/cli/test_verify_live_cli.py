@@ -148,3 +148,34 @@ def test_all_scale_down_needs_load(cli, fake_cluster):
     result = cli("verify", "all", "--scale-down")
     assert result.exit_code == 2
     assert "--scale-down needs --load" in result.stderr
+
+
+def test_network_live_reports_phases_and_probing(cli, fake_cluster):
+    result = cli("-q", "verify", "network", "--exhaustive", "--parallel", "2", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [row["phase"] for row in data["phases"]] == [
+        "network: probe pods", "network: read", "network: plan", "network: probe", "network: cleanup"
+    ]  # fmt: skip
+    assert data["probing"]["exhaustive"] is True and data["probing"]["parallel"] == 2
+    assert data["probing"]["probes"] == sum(1 for check in data["checks"])
+
+
+def test_isolation_and_all_take_the_probing_options(cli, fake_cluster):
+    result = cli("-q", "verify", "isolation", "--parallel", "3", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["probing"]["parallel"] == 3
+    result = cli("-q", "verify", "all", "--exhaustive", "-o", "json")
+    assert json.loads(result.stdout)["probing"]["exhaustive"] is True
+
+
+def test_parallel_must_be_positive(cli, fake_cluster):
+    result = cli("verify", "network", "--parallel", "0")
+    assert result.exit_code == 2
+    assert "--parallel" in result.stderr
+
+
+def test_network_table_shows_the_time_per_phase(cli, fake_cluster):
+    result = cli("-q", "--no-color", "verify", "network", env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.stderr
+    assert "time: network: probe pods " in result.stdout and "network: probe " in result.stdout

@@ -3,6 +3,8 @@ HPA readiness and scaling timelines, and the evidence files."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -11,19 +13,29 @@ from mlopsctl import constants as c
 from mlopsctl.adapters.base import ExecResult
 from mlopsctl.analysis.rbac import RbacModel, Subject
 from mlopsctl.errors import NotFound
+from mlopsctl.services.network_probes.program import BATCH_PROGRAM
 from mlopsctl.services.verify_all import verify_all, verify_isolation
 from mlopsctl.services.verify_autoscaling import verify_autoscaling
-from mlopsctl.services.verify_network import PROBE_SCRIPT, verify_network
+from mlopsctl.services.verify_network import verify_network
 from mlopsctl.services.verify_rbac import read_rbac, verify_rbac
 from mlopsctl.services.verify_report import junit_xml, markdown, write_report
 from tests.unit.services.verify_cluster import (
     APISERVER_IP,
     DNS_SERVICE_IP,
+    LATER_POD,
+    LATER_POD_IP,
+    OUTSIDER,
     POD_IP,
+    RUN,
     SERVICE_IP,
     ScriptedNetwork,
     cluster,
+    enforced_connections,
+    kubelet,
+    pod_ip,
+    pod_name,
 )
+from tests.unit.services.verify_cluster import TENANTS as TENANTS_AB
 
 NOW = "2026-01-01T00:00:00+00:00"
 
@@ -31,6 +43,7 @@ NOW = "2026-01-01T00:00:00+00:00"
 def _network(api, **options):
     sleeps: list[float] = []
     options.setdefault("sleep", sleeps.append)
+    options.setdefault("run_id", RUN)
     report = verify_network(api, now=lambda: NOW, **options)
     return report, sleeps
 
@@ -39,68 +52,238 @@ def _by_name(report, fragment):
     return [check for check in report.checks if fragment in check.name]
 
 
+def _failures(report):
+    return [(check.name, check.observed, check.detail) for check in report.checks if not check.passed]
+
+
+def _policy(namespace, name, spec):
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": namespace}, "spec": spec}  # fmt: skip
+
+
 # --- network -------------------------------------------------------------------------------------------------
 
 
-def test_enforcing_cluster_passes_with_positive_and_negative_probes():
+def test_enforcing_cluster_passes_with_one_exec_per_source_pod():
     api = cluster()
-    api.exec_handler = ScriptedNetwork()
+    network = ScriptedNetwork()
+    api.exec_handler = network
     report, sleeps = _network(api)
-    assert report.passed, [(c.name, c.observed, c.detail) for c in report.checks if not c.passed]
+    assert report.passed, _failures(report)
     assert not report.findings and sleeps == []
+    sources = [source for source, _ in network.execs]
+    assert sorted(sources) == sorted(
+        ["tenant-a/inference-a1", "tenant-b/inference-b1", LATER_POD["tenant-a"], LATER_POD["tenant-b"], OUTSIDER,
+         "monitoring/prometheus-0"]
+    )  # fmt: skip
+    assert sum(count for _, count in network.execs) == len(report.checks) == report.probing["probes"]
     names = [check.name for check in report.checks]
-    assert f"tenant-a/inference-a1 -> other tenant pod tenant-b/inference-b1 {POD_IP['tenant-b']}:8080/TCP" in names
     assert f"tenant-a/inference-a1 -> API server endpoint {APISERVER_IP}:6443/TCP" in names
     assert f"tenant-b/inference-b1 -> kube-dns service kube-system/kube-dns {DNS_SERVICE_IP}:53/UDP" in names
     monitoring = _by_name(report, "monitoring/prometheus-0 -> tenant metrics")
-    assert len(monitoring) == 2 and all(check.expected == "allowed" for check in monitoring)
+    assert {(check.name.split(" ")[-1], check.expected) for check in monitoring} == {
+        (f"{POD_IP['tenant-a']}:8080/TCP", "allowed"), (f"{POD_IP['tenant-b']}:8080/TCP", "allowed"),
+        (f"{LATER_POD_IP['tenant-a']}:8080/TCP", "denied"), (f"{LATER_POD_IP['tenant-b']}:8080/TCP", "denied"),
+    }  # fmt: skip
     assert {check.expected for check in report.checks} == {"allowed", "denied"}
 
 
-def test_positive_controls_run_before_negatives_for_each_pod():
+def test_every_tenant_pair_and_platform_peer_is_probed_at_least_once():
+    tenants = ("tenant-a", "tenant-b", "tenant-c", "tenant-d")
+    api = cluster(tenants, replicas=2)
+    api.exec_handler = ScriptedNetwork(enforced_connections(tenants, replicas=2))
+    report, _ = _network(api)
+    assert report.passed, _failures(report)
+    pairs = {(check.name.split("/")[0], check.name.split(" -> ")[1].split(" ")[3].split("/")[0])
+             for check in _by_name(report, "other tenant")}  # fmt: skip
+    assert pairs == {(a, b) for a in tenants for b in tenants if a != b}
+    for tenant in tenants:
+        probed = {check.name.split(" ")[5] for check in _by_name(report, f"other tenant pod {tenant}/")}
+        probed |= {check.name.split(" ")[5] for check in _by_name(report, f"other tenant service {tenant}/")}
+        assert probed == {
+            f"{tenant}/inference",
+            f"{tenant}/inference-{tenant[-1]}1",
+            f"{tenant}/verify-later-pod-{RUN}",
+        }
+    for peer in ("kube-system/coredns-1", "monitoring/prometheus-0", "object-store/store-1", "API server endpoint"):
+        assert all(_by_name(report, f"{tenant}/inference-{tenant[-1]}1 -> ") for tenant in tenants)
+        assert len({check.name.split("/")[0] for check in _by_name(report, peer)}) >= len(tenants)
+
+
+def test_equivalent_pods_are_probed_once_and_named_in_the_report():
+    api = cluster(replicas=2)
+    network = ScriptedNetwork(enforced_connections(replicas=2))
+    api.exec_handler = network
+    report, _ = _network(api)
+    assert report.passed, _failures(report)
+    sources = {source for source, _ in network.execs}
+    assert "tenant-a/inference-a1" in sources and "tenant-a/inference-a2" not in sources
+    assert any(note.startswith("tenant-a/inference-a1 stands for tenant-a/inference-a2:") for note in report.notes)
+    assert report.probing["pods_represented_by_an_equivalent_pod"] == 2
+    # The same-tenant path between the two replicas is probed: a pod is never its own destination.
+    assert _by_name(report, f"tenant-a/inference-a1 -> own pod tenant-a/inference-a2 {pod_ip(0, 1)}:8080/TCP")[0].passed
+
+
+def test_exhaustive_probes_every_pod():
+    api = cluster(replicas=2)
+    network = ScriptedNetwork(enforced_connections(replicas=2))
+    api.exec_handler = network
+    report, _ = _network(api, exhaustive=True)
+    assert report.passed, _failures(report)
+    sources = {source for source, _ in network.execs}
+    assert {
+        "tenant-a/inference-a1",
+        "tenant-a/inference-a2",
+        "tenant-b/inference-b1",
+        "tenant-b/inference-b2",
+    } <= sources
+    assert not any("stands for" in note for note in report.notes)
+    for a in ("tenant-a/inference-a1", "tenant-a/inference-a2", LATER_POD["tenant-a"]):
+        for b in ("tenant-b/inference-b1", "tenant-b/inference-b2", LATER_POD["tenant-b"]):
+            assert _by_name(report, f"{a} -> other tenant pod {b} "), (a, b)
+    assert report.probing["exhaustive"] is True and report.probing["pods_represented_by_an_equivalent_pod"] == 0
+
+
+def test_pod_whose_labels_differ_is_its_own_source():
+    api = cluster(replicas=2)
+    pod = api.objects[api.key("v1", "Pod", "inference-a2", "tenant-a")]
+    pod["metadata"]["labels"]["debug"] = "true"
+    network = ScriptedNetwork(enforced_connections(replicas=2))
+    api.exec_handler = network
+    report, _ = _network(api)
+    assert report.passed, _failures(report)
+    assert {"tenant-a/inference-a1", "tenant-a/inference-a2"} <= {source for source, _ in network.execs}
+    assert not any(note.startswith("tenant-a/inference-a1 stands for") for note in report.notes)
+
+
+def test_probe_pods_are_hardened_owned_by_the_run_and_deleted():
     api = cluster()
     api.exec_handler = ScriptedNetwork()
-    _network(api)
-    probes = [args for call, args in api.calls if call == "exec" and args[1] == "inference-a1"]
-    targets = [(command[3], command[4], command[5]) for _, _, command in probes]
-    controls = {(SERVICE_IP["tenant-a"], "80", "TCP"), (DNS_SERVICE_IP, "53", "UDP"), (DNS_SERVICE_IP, "53", "TCP")}
-    assert set(targets[:3]) == controls
-    assert not controls & set(targets[3:])
+    created = []
+    original = api.apply
+
+    def apply(obj, **kwargs):
+        if obj["kind"] in ("Pod", "Namespace"):
+            created.append(obj)
+        return original(obj, **kwargs)
+
+    api.apply = apply
+    report, _ = _network(api)
+    assert report.passed, _failures(report)
+    [namespace] = [obj for obj in created if obj["kind"] == "Namespace"]
+    assert namespace["metadata"] == {"name": f"verify-outsider-{RUN}", "labels": {c.VERIFY_RUN_LABEL: RUN}}
+    pods = {(obj["metadata"]["namespace"], obj["metadata"]["labels"][c.VERIFY_PROBE_ROLE_LABEL]): obj
+            for obj in created if obj["kind"] == "Pod"}  # fmt: skip
+    assert set(pods) == {(f"verify-outsider-{RUN}", "outsider"), ("tenant-a", "later-pod"), ("tenant-b", "later-pod")}
+    image = api.objects[api.key("apps/v1", "Deployment", c.APP_NAME, "tenant-a")]["spec"]["template"]["spec"]
+    for pod in pods.values():
+        spec, [container] = pod["spec"], pod["spec"]["containers"]
+        assert c.NAME_LABEL not in pod["metadata"]["labels"] and c.INSTANCE_LABEL not in pod["metadata"]["labels"]
+        assert pod["metadata"]["labels"][c.VERIFY_RUN_LABEL] == RUN
+        assert spec["automountServiceAccountToken"] is False and spec["activeDeadlineSeconds"] > 0
+        assert (
+            spec["securityContext"]["runAsNonRoot"]
+            and spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+        )
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+        assert container["image"] == image["containers"][0]["image"]
+    assert not api.list("v1", "Pod", None, f"{c.VERIFY_RUN_LABEL}={RUN}")
+    assert api.get("v1", "Namespace", f"verify-outsider-{RUN}") is None
+    assert [row["phase"] for row in report.phases] == [
+        "network: probe pods", "network: read", "network: plan", "network: probe", "network: cleanup"
+    ]  # fmt: skip
 
 
-def test_probe_is_python_socket_connect_in_the_tenant_pod():
+def test_probe_pods_are_deleted_on_ctrl_c():
+    api = cluster()
+
+    def interrupted(namespace, pod, command):
+        raise KeyboardInterrupt
+
+    api.exec_handler = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        _network(api)
+    assert not api.list("v1", "Pod", None, f"{c.VERIFY_RUN_LABEL}={RUN}")
+    assert api.get("v1", "Namespace", f"verify-outsider-{RUN}") is None
+
+
+def test_probe_pod_that_cannot_start_fails_the_run():
+    api = cluster()
+
+    def image_pull_fails(pod):
+        status = {"phase": "Pending", "containerStatuses": [
+            {"name": "probe", "state": {"waiting": {"reason": "ImagePullBackOff", "message": "not found"}}}]}  # fmt: skip
+        return status if pod["metadata"]["namespace"] == "tenant-b" else kubelet(TENANTS_AB)(pod)
+
+    api.kubelet = image_pull_fails
+    api.exec_handler = ScriptedNetwork()
+    report, _ = _network(api)
+    assert not report.passed
+    [check] = [check for check in report.checks if check.name.startswith("probe pod ")]
+    assert check.name == f"probe pod tenant-b/verify-later-pod-{RUN} (later-pod) running"
+    assert check.observed == "ImagePullBackOff: not found"
+    assert not api.list("v1", "Pod", None, f"{c.VERIFY_RUN_LABEL}={RUN}")
+
+
+def test_probe_is_one_python_batch_per_source_with_its_own_timeout():
     api = cluster()
     api.exec_handler = ScriptedNetwork()
     _network(api, timeout=1.5)
     namespace, pod, command = next(args for call, args in api.calls if call == "exec" and args[0] == "tenant-b")
     assert (namespace, pod) == ("tenant-b", "inference-b1")
-    assert list(command[:3]) == [c.INFERENCE_COMMAND[0], "-c", PROBE_SCRIPT]
-    assert command[-1] == "1.5"
+    assert list(command[:3]) == [c.INFERENCE_COMMAND[0], "-c", BATCH_PROGRAM]
+    assert command[4] == "1.5"
+    specs = json.loads(command[3])
+    assert len({spec[0] for spec in specs}) == len(specs)  # one id per probe
+    assert [SERVICE_IP["tenant-b"], 80, "TCP"] in [spec[1:] for spec in specs]
 
 
-def test_cni_that_ignores_policies_is_reported_with_the_kind_hint():
+def test_positive_controls_gate_the_negatives_of_their_source():
     api = cluster()
-    api.exec_handler = ScriptedNetwork(leaky=True)
+    network = ScriptedNetwork(flaky={("tenant-a/inference-a1", DNS_SERVICE_IP, 53, "UDP")})
+    api.exec_handler = network
+    report, sleeps = _network(api, attempts=3, backoff=0.25)
+    assert report.passed, _failures(report)
+    rounds = [count for source, count in network.execs if source == "tenant-a/inference-a1"]
+    # Round 1 ran everything; its DNS control failed, so the rest did not count and ran again with that control.
+    checks = _by_name(report, "tenant-a/inference-a1 -> ")
+    controls = [check for check in checks if "-> own service" in check.name or "-> kube-dns service" in check.name]
+    assert len(controls) == 3 and rounds == [len(checks), len(checks) - len(controls) + 1] and sleeps == [0.25]
+    assert "2 attempt(s)" in _by_name(report, "tenant-a/inference-a1 -> API server endpoint")[0].method
+    assert "1 attempt(s)" in _by_name(report, "tenant-a/inference-a1 -> own service")[0].method
+    assert all("1 attempt(s)" in check.method for check in _by_name(report, "tenant-b/inference-b1 -> "))
+
+
+def test_cni_that_ignores_policies_is_reported_and_only_disagreements_are_retried():
+    api = cluster()
+    network = ScriptedNetwork(leaky=True)
+    api.exec_handler = network
     report, sleeps = _network(api, attempts=3, backoff=0.25)
     assert not report.passed
     [finding] = [f for f in report.findings if "CNI does not enforce NetworkPolicy" in f.message]
     assert "v0.24.0" in finding.hint and "Calico or Cilium" in finding.hint
-    breach = _by_name(report, "other tenant pod tenant-b/inference-b1")[0]
+    breach = _by_name(report, "tenant-a/inference-a1 -> other tenant service tenant-b/inference")[0]
     assert not breach.passed and breach.observed == "connected" and breach.expected == "denied"
-    assert "CNI does not enforce NetworkPolicy" in breach.detail
-    assert "3 attempt(s)" in breach.method
-    # Bounded exponential backoff: 0.25, 0.5 between the three tries of each breached probe.
-    assert sleeps[:2] == [0.25, 0.5] and max(sleeps) == 0.5
+    assert "CNI does not enforce NetworkPolicy" in breach.detail and "3 attempt(s)" in breach.method
+    control = _by_name(report, "tenant-a/inference-a1 -> own service")[0]
+    assert control.passed and "1 attempt(s)" in control.method
+    rounds = [count for source, count in network.execs if source == "tenant-a/inference-a1"]
+    denied = sum(1 for check in _by_name(report, "tenant-a/inference-a1 -> ") if check.expected == "denied")
+    assert rounds[1:] == [denied, denied]
+    # Bounded exponential backoff between the rounds of each source: 0.25 then 0.5.
+    assert set(sleeps) == {0.25, 0.5} and sleeps.count(0.25) == sleeps.count(0.5)
 
 
 def test_enforcement_lag_is_absorbed_by_retries():
     api = cluster()
     api.exec_handler = ScriptedNetwork(lag=2)
     report, sleeps = _network(api, attempts=4, backoff=0.5)
-    assert report.passed
-    breach = _by_name(report, "other tenant service tenant-b/inference")[0]
+    assert report.passed, _failures(report)
+    breach = _by_name(report, "tenant-a/inference-a1 -> other tenant service tenant-b/inference")[0]
     assert breach.observed.startswith("blocked") and "3 attempt(s)" in breach.method
-    assert sleeps.count(1.0) > 0 and max(sleeps) == 1.0
+    assert max(sleeps) == 1.0
 
 
 def test_failed_positive_control_voids_the_negatives_of_that_pod():
@@ -111,7 +294,7 @@ def test_failed_positive_control_voids_the_negatives_of_that_pod():
     report, _ = _network(api, attempts=2)
     assert not report.passed
     voided = [check for check in report.checks if check.observed == "not counted"]
-    assert voided and all(check.name.startswith("tenant-a/") for check in voided)
+    assert voided and all(check.name.startswith("tenant-a/inference-a1 ") for check in voided)
     assert all("positive control failed first" in check.detail for check in voided)
     assert all(check.passed for check in report.checks if check.name.startswith("tenant-b/"))
     assert any("positive control failed from tenant-a/inference-a1" in f.message for f in report.findings)
@@ -128,16 +311,28 @@ def test_probe_that_cannot_run_fails_without_guessing():
     assert not any("CNI" in f.message for f in report.findings)
 
 
+def test_batch_that_ends_early_fails_only_the_probes_without_a_line():
+    api = cluster()
+    network = ScriptedNetwork()
+
+    def truncated(namespace, pod, command):
+        result = network(namespace, pod, command)
+        if (namespace, pod) != ("tenant-b", "inference-b1"):
+            return result
+        lines = result.stdout.splitlines()
+        return ExecResult("\n".join(lines[:-1]) + "\n", "timed out after 20s", 124)
+
+    api.exec_handler = truncated
+    report, _ = _network(api, attempts=2)
+    failed = [check for check in report.checks if not check.passed]
+    assert len(failed) == 1 and failed[0].name.startswith("tenant-b/inference-b1 ")
+    assert failed[0].observed == "probe failed: timed out after 20s"
+
+
 def test_policy_that_breaks_isolation_fails_even_when_the_probe_agrees():
     api = cluster()
-    api.add(
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": {"name": "allow-all", "namespace": "tenant-b"},
-            "spec": {"podSelector": {}, "ingress": [{}], "egress": [{}], "policyTypes": ["Ingress", "Egress"]},
-        }
-    )
+    api.add(_policy("tenant-b", "allow-all", {"podSelector": {}, "ingress": [{}], "egress": [{}],
+                                               "policyTypes": ["Ingress", "Egress"]}))  # fmt: skip
     api.exec_handler = ScriptedNetwork(leaky=True)
     report, _ = _network(api)
     check = _by_name(report, f"tenant-b/inference-b1 -> API server endpoint {APISERVER_IP}")[0]
@@ -145,13 +340,105 @@ def test_policy_that_breaks_isolation_fails_even_when_the_probe_agrees():
     assert "the policies break the isolation rule 'no tenant traffic to the API server'" in check.detail
 
 
+def test_allow_all_ingress_is_caught_from_the_outsider():
+    api = cluster()
+    api.add(_policy("tenant-b", "allow-all-ingress", {"podSelector": {}, "ingress": [{}]}))
+    network = ScriptedNetwork()
+    network.allowed |= {(OUTSIDER, SERVICE_IP["tenant-b"], 80, "TCP"), (OUTSIDER, POD_IP["tenant-b"], 8080, "TCP"),
+                        (OUTSIDER, LATER_POD_IP["tenant-b"], 8080, "TCP")}  # fmt: skip
+    api.exec_handler = network
+    report, _ = _network(api, tenants=["tenant-b"])
+    assert not report.passed
+    check = _by_name(report, f"{OUTSIDER} -> tenant pod tenant-b/inference-b1")[0]
+    assert check.expected == "allowed" and check.observed == "connected"
+    assert "'nothing outside the tenants reaches a tenant'" in check.detail
+    assert not report.findings  # the CNI did what the policies say: the policies are what is wrong
+
+
+def test_scrape_rule_opened_to_every_namespace_is_caught():
+    api = cluster()
+    scrape = api.objects[api.key("networking.k8s.io/v1", "NetworkPolicy", "allow-monitoring-scrape", "tenant-b")]
+    scrape["spec"]["ingress"][0]["from"] = [{"namespaceSelector": {}}]
+    network = ScriptedNetwork()
+    network.allowed.add((OUTSIDER, POD_IP["tenant-b"], 8080, "TCP"))
+    api.exec_handler = network
+    report, _ = _network(api)
+    assert not report.passed
+    bad = {check.name for check in report.checks if not check.passed}
+    assert f"{OUTSIDER} -> tenant pod tenant-b/inference-b1 {POD_IP['tenant-b']}:8080/TCP" in bad
+
+
+def test_default_deny_selecting_nothing_is_caught_through_the_later_pod():
+    api = cluster()
+    deny = api.objects[api.key("networking.k8s.io/v1", "NetworkPolicy", "default-deny-all", "tenant-a")]
+    deny["spec"]["podSelector"] = {"matchLabels": {"no-such-label": "x"}}
+    network = ScriptedNetwork(leaky=True)
+    api.exec_handler = network
+    report, _ = _network(api, tenants=["tenant-a"])
+    assert not report.passed
+    bad = [check for check in report.checks if not check.passed]
+    assert any(
+        check.name.endswith(f"{LATER_POD_IP['tenant-a']}:8080/TCP")
+        and "'a later pod is as isolated as the inference pods: nothing reaches it'" in check.detail
+        for check in bad
+    )
+
+
+def test_breaks_that_no_probe_covers_are_reported_by_the_evaluator():
+    api = cluster(replicas=2)
+    # tenant-a may reach tenant-b's second replica by address. That replica is its own class (an ipBlock matches
+    # its address) and is probed; the breaks from tenant-a's second replica, which no probe starts from (it is
+    # equivalent to the first), come from the evaluator's judgement of the whole matrix.
+    api.add(_policy("tenant-a", "leak", {"podSelector": {}, "egress": [{"to": [{"ipBlock": {"cidr": f"{pod_ip(1, 1)}/32"}}]}],
+                                          "policyTypes": ["Egress"]}))  # fmt: skip
+    api.add(
+        _policy(
+            "tenant-b", "leak", {"podSelector": {}, "ingress": [{"from": [{"ipBlock": {"cidr": "10.244.1.0/24"}}]}]}
+        )
+    )
+    network = ScriptedNetwork(enforced_connections(replicas=2))
+    network.allowed |= {(f"tenant-a/{pod_name('tenant-a', r)}", pod_ip(1, 1), 8080, "TCP") for r in range(2)}
+    network.allowed |= {(LATER_POD["tenant-a"], pod_ip(1, 1), 8080, "TCP")}
+    api.exec_handler = network
+    report, _ = _network(api)
+    evaluator = [check for check in report.checks if check.name.endswith("(evaluator)")]
+    assert evaluator and all(not check.passed for check in evaluator)
+    assert all("'no traffic between tenants'" in check.detail for check in evaluator)
+    assert any(check.name.startswith("tenant-a/inference-a2 -> tenant-b/inference-b2 8080/TCP") for check in evaluator)
+
+
+def test_progress_counts_probes_with_a_rate():
+    api = cluster()
+    api.exec_handler = ScriptedNetwork()
+    notes = []
+
+    class Recording:
+        @contextlib.contextmanager
+        def step(self, title):
+            notes.append(f"step: {title}")
+            yield
+
+        def note(self, message):
+            notes.append(message)
+
+    ticks = iter(range(10_000))
+    report, _ = _network(api, status=Recording(), clock=lambda: float(next(ticks)))
+    total = report.probing["probes"]
+    progress = [note for note in notes if note.startswith("probes ")]
+    assert progress[-1].startswith(f"probes {total}/{total} (") and progress[-1].endswith("/s)")
+    assert any(note.startswith(f"step: probe {total} connections from 6 pods, 16 at a time") for note in notes)
+
+
 def test_tenant_selection_and_unknown_tenant():
     api = cluster()
     api.exec_handler = ScriptedNetwork()
     report, _ = _network(api, tenants=["tenant-b"])
-    assert {check.name.split(" ")[0] for check in report.checks} == {"tenant-b/inference-b1", "monitoring/prometheus-0"}
+    assert report.passed, _failures(report)
+    assert {check.name.split(" ")[0] for check in report.checks} == {
+        "tenant-b/inference-b1", LATER_POD["tenant-b"], OUTSIDER, "monitoring/prometheus-0"
+    }  # fmt: skip
     # Tenants not selected are still targets of the selected ones.
-    assert _by_name(report, "tenant-b/inference-b1 -> other tenant pod tenant-a/inference-a1")[0].passed
+    assert _by_name(report, "tenant-b/inference-b1 -> other tenant service tenant-a/inference")[0].passed
     with pytest.raises(NotFound, match="no mlopsctl tenant named tenant-z"):
         verify_network(api, tenants=["tenant-z"])
 
