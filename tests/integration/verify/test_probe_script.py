@@ -68,7 +68,7 @@ def test_probes_of_a_batch_run_concurrently():
 def test_udp_without_an_answer_times_out_on_its_own():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
         silent.bind(("127.0.0.1", 0))
-        result, found = batch([Spec(1, "127.0.0.1", silent.getsockname()[1], "UDP")], timeout=0.5)
+        _, found = batch([Spec(1, "127.0.0.1", silent.getsockname()[1], "UDP")], timeout=0.5)
     assert (found[1].connected, found[1].observed) == (False, "timeout")
 
 
