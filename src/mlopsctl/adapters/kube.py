@@ -361,11 +361,14 @@ class KubernetesApi:
     def exec(
         self, namespace: str, pod: str, command: Sequence[str], container: str | None = None, timeout: float = 30
     ) -> ExecResult:
-        """Run a command in a pod; a command still running after `timeout` is closed and reported as 124."""
+        """Run a command in a pod; a command still running after `timeout` is closed and reported as 124.
+        Safe from several threads at once: `stream()` swaps a method of the ApiClient it is given for the duration of
+        the call, so each exec gets its own ApiClient (a shared one would send some execs as plain GETs)."""
         from kubernetes import client
         from kubernetes.stream import stream
 
-        core = client.CoreV1Api(self.api_client)
+        own_client = client.ApiClient(self.configuration)
+        core = client.CoreV1Api(own_client)
         kwargs: dict[str, Any] = {
             "command": list(command),
             "stderr": True,
@@ -401,6 +404,7 @@ class KubernetesApi:
                     code = 1
             finally:
                 response.close()
+                own_client.close()
         return ExecResult("".join(stdout), "".join(stderr), int(code if code is not None else 0))
 
     def access_review(self, review: AccessReview) -> bool:

@@ -1,6 +1,7 @@
 """A small HTTP-level fake of the Kubernetes API server on 127.0.0.1: discovery, CRUD with server-side apply,
-list/watch, SubjectAccessReview and pod logs. Every request is recorded so tests can assert on the wire format
-the real client sends (method, path, query, headers, body)."""
+list/watch (one namespace's collection or every namespace's), SubjectAccessReview, pod logs and pod exec. Every
+request is recorded so tests can assert on the wire format the real client sends (method, path, query, headers,
+body)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import json
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -27,7 +29,9 @@ RESOURCES: dict[tuple[str, str], list[tuple[str, str, bool]]] = {
         ("secrets", "Secret", True),
         ("resourcequotas", "ResourceQuota", True),
         ("limitranges", "LimitRange", True),
+        ("endpoints", "Endpoints", True),
     ],
+    ("discovery.k8s.io", "v1"): [("endpointslices", "EndpointSlice", True)],
     ("apps", "v1"): [("deployments", "Deployment", True)],
     ("rbac.authorization.k8s.io", "v1"): [("roles", "Role", True), ("rolebindings", "RoleBinding", True)],
     ("networking.k8s.io", "v1"): [("networkpolicies", "NetworkPolicy", True)],
@@ -58,6 +62,11 @@ class FakeApiServer:
     logs: dict[str, str] = field(default_factory=dict)
     # Pod exec path -> (stdout, stderr, exit code) answered over the websocket channel protocol.
     execs: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+    # Pod exec answered by a program instead: (pod path, command) -> (stdout, stderr, exit code).
+    exec_handler: Callable[[str, list[str]], tuple[str, str, int]] | None = None
+    # Plays the kubelet for Pods created by apply: their stored status (the apply answer says Pending, as a real
+    # server's does). Without it they stay Pending.
+    kubelet: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     resource_version: int = 100
     server: ThreadingHTTPServer | None = None
 
@@ -156,7 +165,12 @@ class FakeApiServer:
             + protocol.encode()
             + b"\r\n\r\n"
         )
-        stdout, stderr, code = self.execs.get(path.removesuffix("/exec"), ("", "no such pod", 1))
+        pod = path.removesuffix("/exec")
+        if self.exec_handler is not None:
+            command = parse_qs(urlsplit(request.path).query).get("command", [])
+            stdout, stderr, code = self.exec_handler(pod, command)
+        else:
+            stdout, stderr, code = self.execs.get(pod, ("", "no such pod", 1))
         if code == 0:
             status = {"metadata": {}, "status": "Success"}
         else:
@@ -172,7 +186,23 @@ class FakeApiServer:
     def _frame(opcode: int, payload: bytes) -> bytes:
         if len(payload) < 126:
             return bytes([opcode, len(payload)]) + payload
-        return bytes([opcode, 126]) + struct.pack(">H", len(payload)) + payload
+        if len(payload) < 1 << 16:
+            return bytes([opcode, 126]) + struct.pack(">H", len(payload)) + payload
+        return bytes([opcode, 127]) + struct.pack(">Q", len(payload)) + payload
+
+    # -- objects ------------------------------------------------------------------------------------------------
+    @staticmethod
+    def path_of(obj: dict[str, Any]) -> str:
+        """Where the API serves this object."""
+        group, _, version = obj["apiVersion"].rpartition("/")
+        plural, namespaced = next((p, n) for p, k, n in RESOURCES[(group, version)] if k == obj["kind"])
+        prefix = f"/apis/{group}/{version}" if group else f"/api/{version}"
+        meta = obj["metadata"]
+        where = f"/namespaces/{meta.get('namespace', 'default')}" if namespaced else ""
+        return f"{prefix}{where}/{plural}/{meta['name']}"
+
+    def add(self, obj: dict[str, Any]) -> None:
+        self.objects[self.path_of(obj)] = json.loads(json.dumps(obj))
 
     @staticmethod
     def status(code: int, reason: str, message: str, **extra: Any) -> tuple[int, dict[str, Any]]:
@@ -238,25 +268,49 @@ class FakeApiServer:
             result = json.loads(json.dumps(body))
             self.resource_version += 1
             result["metadata"]["resourceVersion"] = str(self.resource_version)
+            stored = result
+            if result.get("kind") == "Namespace":  # the API server sets this label on every namespace
+                result["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = result["metadata"]["name"]
+            if result.get("kind") == "Pod" and current is None:
+                result["status"] = {"phase": "Pending", "qosClass": "Burstable"}
+                if self.kubelet is not None:
+                    stored = {**result, "status": self.kubelet(result)}
             if query.get("dryRun") != ["All"]:
-                self.objects[path] = result
+                self.objects[path] = stored
             return 200, result
         if method == "DELETE":
-            if path in self.objects:
-                return 200, self.objects.pop(path)
-            return self.status(404, "NotFound", f"{path} not found")
+            if path not in self.objects:
+                return self.status(404, "NotFound", f"{path} not found")
+            deleted = self.objects.pop(path)
+            if deleted.get("kind") == "Namespace":  # its objects go with it; the answer shows it Terminating
+                name = deleted["metadata"]["name"]
+                for key in [k for k in self.objects if f"/namespaces/{name}/" in k]:
+                    del self.objects[key]
+                deleted = {**deleted, "status": {"phase": "Terminating"}}
+            return 200, deleted
         if method == "GET":
             if query.get("watch") == ["true"] or query.get("watch") == ["True"]:
                 return "watch", None
             if path in self.objects:
                 return 200, self.objects[path]
-            items = [obj for key, obj in sorted(self.objects.items()) if key.rsplit("/", 1)[0] == path]
+            items = [obj for key, obj in sorted(self.objects.items()) if self._in_collection(key, path)]
             if items or self._is_collection(path):
                 items = [obj for obj in items if self._selected(obj, query)]
                 return 200, {"kind": "List", "metadata": {"resourceVersion": str(self.resource_version)},
                              "items": items}  # fmt: skip
             return self.status(404, "NotFound", f"{path} not found")
         return self.status(405, "MethodNotAllowed", method)
+
+    @staticmethod
+    def _in_collection(key: str, collection: str) -> bool:
+        """Whether the object at `key` is listed by `collection`: its own namespace's, or (like `/api/v1/pods`)
+        the collection of every namespace."""
+        parent = key.rsplit("/", 1)[0]
+        if parent == collection:
+            return True
+        prefix, _, plural = collection.rpartition("/")
+        head, _, rest = parent.partition(f"{prefix}/namespaces/")
+        return not head and rest.count("/") == 1 and rest.endswith(f"/{plural}")
 
     @staticmethod
     def _is_collection(path: str) -> bool:
