@@ -83,13 +83,13 @@ def verify_network(
     phases = Phases(clock)
     run = run_id or secrets.token_hex(3)
     settings = Settings(attempts, backoff, timeout, parallel, sleep, now, clock)
-    pods: ProbePods | None = None
+    pods = ProbePods(run)
     cleanup: list[str] = []
     try:
         with phases("probe pods"), status.step("start the probe pods: an outsider and a later pod per tenant"):
             _, names = live_tenants(api, tenants)
-            pods = start_probe_pods(api, run, names, tenant_images(api, names), timeout=start_timeout,
-                                    sleep=sleep, clock=clock)  # fmt: skip
+            images = tenant_images(api, names)
+            start_probe_pods(api, pods, names, images, timeout=start_timeout, sleep=sleep, clock=clock)
         with phases("read"), status.step("read namespaces, pods, services and NetworkPolicies"):
             snap = snapshot(api, tenants, run)
         with phases("plan"):
@@ -101,9 +101,8 @@ def verify_network(
             runs = run_all(api, plan.probes, settings, progress)
             progress.finish()
     finally:
-        if pods is not None:
-            with phases("cleanup"):
-                cleanup = delete_probe_pods(api, pods)
+        with phases("cleanup"):
+            cleanup = delete_probe_pods(api, pods)
     report = LiveReport("network", snap.version, started, started)
     _report_pods(report, pods, snap)
     _report_probes(report, runs, now)
@@ -125,16 +124,15 @@ def verify_network(
     return report.conclude()
 
 
-def _report_pods(report: LiveReport, pods: ProbePods | None, snap: ClusterSnapshot) -> None:
-    if pods is not None:
-        for (namespace, name), problem in sorted(pods.problems.items()):
-            role = pods.roles.get((namespace, name), name)
-            where = f"{namespace}/{name}" if namespace else name
-            report.checks.append(
-                LiveCheck("network", f"probe pod {where} ({role}) running", "running", problem, False,
-                          "create the pod and watch its status",
-                          "the probes from and to this pod could not run: a breach from there would go unseen")
-            )  # fmt: skip
+def _report_pods(report: LiveReport, pods: ProbePods, snap: ClusterSnapshot) -> None:
+    for (namespace, name), problem in sorted(pods.problems.items()):
+        role = pods.roles.get((namespace, name), name)
+        where = f"{namespace}/{name}" if namespace else name
+        report.checks.append(
+            LiveCheck("network", f"probe pod {where} ({role}) running", "running", problem, False,
+                      "create the pod and watch its status",
+                      "the probes from and to this pod could not run: a breach from there would go unseen")
+        )  # fmt: skip
     for tenant in snap.tenants:
         if not any(peer.namespace == tenant and not peer.role for peer in snap.peers.values()):
             report.checks.append(

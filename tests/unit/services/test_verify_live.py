@@ -209,6 +209,36 @@ def test_probe_pods_are_deleted_on_ctrl_c():
     assert api.get("v1", "Namespace", f"verify-outsider-{RUN}") is None
 
 
+def test_ctrl_c_while_the_probe_pods_start_deletes_them():
+    api = cluster()
+    api.kubelet = lambda pod: {"phase": "Pending"}
+    api.exec_handler = ScriptedNetwork()
+
+    def interrupt(seconds):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _network(api, sleep=interrupt)
+    assert not api.list("v1", "Pod", None, f"{c.VERIFY_RUN_LABEL}={RUN}")
+    assert api.get("v1", "Namespace", f"verify-outsider-{RUN}") is None
+
+
+def test_probe_pods_that_never_start_time_out_and_fail_the_run():
+    api = cluster()
+    api.kubelet = lambda pod: {"phase": "Pending"}
+    api.exec_handler = ScriptedNetwork()
+    now = [0.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    report, _ = _network(api, sleep=sleep, clock=lambda: now[0], start_timeout=30)
+    pods = [check for check in report.checks if check.name.startswith("probe pod ")]
+    assert len(pods) == 3 and {check.observed for check in pods} == {"did not start within 30s"}
+    assert not report.passed and 30 <= now[0] <= 31
+    assert not _by_name(report, f"{LATER_POD['tenant-a']} -> ")  # not running: neither a source nor a target
+
+
 def test_probe_pod_that_cannot_start_fails_the_run():
     api = cluster()
 

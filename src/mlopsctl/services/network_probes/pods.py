@@ -71,26 +71,28 @@ def _problem(pod: Mapping[str, Any]) -> str | None:
 
 def start_probe_pods(
     api: KubeApi,
-    run: str,
+    pods: ProbePods,
     tenants: Sequence[str],
     images: Mapping[str, str],
     *,
     timeout: float = DEFAULT_START_TIMEOUT,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-) -> ProbePods:
-    """Create the probe pods and wait until each runs or cannot; `pods.problems` says which could not and why."""
-    pods = ProbePods(run)
+) -> None:
+    """Create the probe pods of run `pods.run` and wait until each runs or cannot; `pods.problems` says which could
+    not and why. Whatever may exist is in `pods` before it is created, so an interrupted start cleans up too."""
+    run = pods.run
     wanted: list[ProbePodValues] = []
     outsider_image = next((images[t] for t in tenants if t in images), None)
     if outsider_image is None:
         pods.problems[("", "outsider")] = "no tenant Deployment names an image to run it from"
     else:
         try:
-            api.apply(scratch_namespace(run))
             pods.scratch_namespace = scratch_namespace_name(run)
+            api.apply(scratch_namespace(run))
             wanted.append(ProbePodValues(run, pods.scratch_namespace, c.OUTSIDER_ROLE, outsider_image))
         except MlopsctlError as exc:
+            pods.scratch_namespace = None
             pods.problems[(scratch_namespace_name(run), "outsider")] = f"cannot create its namespace: {exc.message}"
     for tenant in tenants:
         if tenant in images:
@@ -100,15 +102,16 @@ def start_probe_pods(
     for values in wanted:
         key = (values.namespace, values.name)
         pods.roles[key] = values.role
+        pods.created.append(key)
         try:
             api.apply(render_probe_pod(values))
-            pods.created.append(key)
         except Forbidden as exc:  # a full ResourceQuota answers 403 too
+            pods.created.remove(key)
             pods.problems[key] = f"refused: {exc.message}"
         except MlopsctlError as exc:
+            pods.created.remove(key)
             pods.problems[key] = f"cannot create it: {exc.message}"
     _wait(api, pods, timeout, sleep, clock)
-    return pods
 
 
 def _wait(
@@ -156,7 +159,7 @@ def delete_probe_pods(api: KubeApi, pods: ProbePods) -> list[str]:
             if namespace == pods.scratch_namespace:
                 continue  # goes with its namespace
             try:
-                api.delete("v1", "Pod", name, namespace)
+                api.delete("v1", "Pod", name, namespace)  # False when it never got created: nothing to do
             except MlopsctlError as exc:
                 notes.append(f"could not delete probe pod {namespace}/{name}: {exc.message}")
         if pods.scratch_namespace:
