@@ -47,9 +47,9 @@ def test_live_network_over_http(server, api):
     applies = [r for r in server.requests if r.method == "PATCH"]
     assert [r.path for r in applies] == [
         f"/api/v1/namespaces/verify-outsider-{RUN}",
-        f"/api/v1/namespaces/verify-outsider-{RUN}/pods/verify-outsider-{RUN}",
         f"/api/v1/namespaces/tenant-a/pods/verify-later-pod-{RUN}",
         f"/api/v1/namespaces/tenant-b/pods/verify-later-pod-{RUN}",
+        f"/api/v1/namespaces/verify-outsider-{RUN}/pods/verify-outsider-{RUN}",
     ]
     assert all(r.headers["Content-Type"] == "application/apply-patch+yaml" for r in applies)
     execs = [r for r in server.requests if r.path.endswith("/exec")]

@@ -12,7 +12,7 @@ import pytest
 from mlopsctl import constants as c
 from mlopsctl.adapters.base import ExecResult
 from mlopsctl.analysis.rbac import RbacModel, Subject
-from mlopsctl.errors import NotFound
+from mlopsctl.errors import Forbidden, NotFound
 from mlopsctl.services.network_probes.program import BATCH_PROGRAM
 from mlopsctl.services.verify_all import verify_all, verify_isolation
 from mlopsctl.services.verify_autoscaling import verify_autoscaling
@@ -237,6 +237,47 @@ def test_probe_pods_that_never_start_time_out_and_fail_the_run():
     assert len(pods) == 3 and {check.observed for check in pods} == {"did not start within 30s"}
     assert not report.passed and 30 <= now[0] <= 31
     assert not _by_name(report, f"{LATER_POD['tenant-a']} -> ")  # not running: neither a source nor a target
+
+
+def test_outsider_waits_for_the_service_account_of_its_new_namespace():
+    api = cluster()
+    api.exec_handler = ScriptedNetwork()
+    refusals = []
+    original = api.apply
+
+    def apply(obj, **kwargs):
+        namespace = obj["metadata"].get("namespace")
+        if obj["kind"] == "Pod" and namespace == f"verify-outsider-{RUN}" and len(refusals) < 2:
+            refusals.append(obj["metadata"]["name"])
+            raise Forbidden(
+                f'applying Pod {namespace}/{obj["metadata"]["name"]}: forbidden: pods "{obj["metadata"]["name"]}" is '
+                f'forbidden: error looking up service account {namespace}/default: serviceaccount "default" not found'
+            )
+        return original(obj, **kwargs)
+
+    api.apply = apply
+    report, sleeps = _network(api)
+    assert report.passed, _failures(report)
+    assert len(refusals) == 2 and sleeps[:2] == [0.5, 0.5]
+    assert _by_name(report, f"{OUTSIDER} -> kube-dns service")
+
+
+def test_probe_pod_refused_by_a_full_quota_fails_the_run_at_once():
+    api = cluster()
+    api.exec_handler = ScriptedNetwork()
+    original = api.apply
+
+    def apply(obj, **kwargs):
+        if obj["kind"] == "Pod" and obj["metadata"].get("namespace") == "tenant-a":
+            raise Forbidden('pods "x" is forbidden: exceeded quota: inference, requested: pods=1, limited: pods=4')
+        return original(obj, **kwargs)
+
+    api.apply = apply
+    report, sleeps = _network(api)
+    [check] = [check for check in report.checks if check.name.startswith("probe pod ")]
+    assert check.name == f"probe pod tenant-a/verify-later-pod-{RUN} (later-pod) running"
+    assert check.observed.startswith('refused: pods "x" is forbidden: exceeded quota')
+    assert not report.passed and 0.5 not in sleeps
 
 
 def test_probe_pod_that_cannot_start_fails_the_run():

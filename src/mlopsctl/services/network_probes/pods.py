@@ -26,6 +26,7 @@ from mlopsctl.manifests.probe_pods import (
 from mlopsctl.services.network_probes.snapshot import running
 
 DEFAULT_START_TIMEOUT = 90.0
+SERVICE_ACCOUNT_RETRIES = 20
 _STUCK_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError",
                   "CreateContainerError", "CrashLoopBackOff", "RunContainerError"}  # fmt: skip
 
@@ -83,6 +84,11 @@ def start_probe_pods(
     not and why. Whatever may exist is in `pods` before it is created, so an interrupted start cleans up too."""
     run = pods.run
     wanted: list[ProbePodValues] = []
+    for tenant in tenants:
+        if tenant in images:
+            wanted.append(ProbePodValues(run, tenant, c.LATER_POD_ROLE, images[tenant]))
+        else:
+            pods.problems[(tenant, c.LATER_POD_ROLE)] = f"no {c.APP_NAME} Deployment names an image to run it from"
     outsider_image = next((images[t] for t in tenants if t in images), None)
     if outsider_image is None:
         pods.problems[("", "outsider")] = "no tenant Deployment names an image to run it from"
@@ -94,24 +100,31 @@ def start_probe_pods(
         except MlopsctlError as exc:
             pods.scratch_namespace = None
             pods.problems[(scratch_namespace_name(run), "outsider")] = f"cannot create its namespace: {exc.message}"
-    for tenant in tenants:
-        if tenant in images:
-            wanted.append(ProbePodValues(run, tenant, c.LATER_POD_ROLE, images[tenant]))
-        else:
-            pods.problems[(tenant, c.LATER_POD_ROLE)] = f"no {c.APP_NAME} Deployment names an image to run it from"
-    for values in wanted:
+    for values in wanted:  # the outsider last: its new namespace's default ServiceAccount may not exist yet
         key = (values.namespace, values.name)
         pods.roles[key] = values.role
         pods.created.append(key)
-        try:
-            api.apply(render_probe_pod(values))
-        except Forbidden as exc:  # a full ResourceQuota answers 403 too
+        problem = _create(api, render_probe_pod(values), sleep)
+        if problem:
             pods.created.remove(key)
-            pods.problems[key] = f"refused: {exc.message}"
-        except MlopsctlError as exc:
-            pods.created.remove(key)
-            pods.problems[key] = f"cannot create it: {exc.message}"
+            pods.problems[key] = problem
     _wait(api, pods, timeout, sleep, clock)
+
+
+def _create(api: KubeApi, pod: dict[str, Any], sleep: Callable[[float], None]) -> str | None:
+    """Apply one probe pod; why it could not be created, or None. In a namespace made a moment ago the pod is
+    refused until the controller has made its `default` ServiceAccount: that refusal is retried for a few seconds."""
+    for attempt in range(SERVICE_ACCOUNT_RETRIES + 1):
+        try:
+            api.apply(pod)
+            return None
+        except Forbidden as exc:  # a full ResourceQuota answers 403 too
+            if "serviceaccount" not in exc.message.replace(" ", "").lower() or attempt == SERVICE_ACCOUNT_RETRIES:
+                return f"refused: {exc.message}"
+            sleep(0.5)
+        except MlopsctlError as exc:
+            return f"cannot create it: {exc.message}"
+    return None  # not reached: the last attempt returns
 
 
 def _wait(
