@@ -23,7 +23,7 @@ def test_network_live_json_passes(cli, fake_cluster):
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["kind"] == "network" and data["passed"] is True and data["cluster_version"] == "v1.31.0"
-    check = data["checks"][0]
+    check = next(check for check in data["checks"] if check["name"].startswith("monitoring/prometheus-0 -> "))
     assert set(check) == {
         "area", "name", "expected", "observed", "passed", "method", "detail", "started", "finished",
         "subject", "target", "action",
