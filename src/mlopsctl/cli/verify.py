@@ -255,7 +255,10 @@ def network(
     tenants: TenantsArgument = None,
     all_tenants: AllOption = False,
     tenant: LegacyTenantOption = None,
-    attempts: Annotated[int, typer.Option("--attempts", min=1, max=10, help="Tries per probe (bounded backoff).")] = 4,
+    attempts: Annotated[
+        int,
+        typer.Option("--attempts", min=1, max=10, help="Rounds per source pod; only probes that disagree are retried."),
+    ] = 4,
     parallel: ParallelOption = 16,
     exhaustive: ExhaustiveOption = False,
     report_dir: ReportOption = None,

@@ -108,8 +108,10 @@ def markdown(report: LiveReport) -> str:
         f"- Started: {report.started}",
         f"- Finished: {report.finished}",
         f"- Checks: {len(report.checks)} ({len(report.checks) - len(failed)} passed, {len(failed)} failed)",
-        "",
     ]
+    if report.phases:
+        lines.append("- Time: " + ", ".join(f"{row['phase']} {row['seconds']:.1f} s" for row in report.phases))
+    lines.append("")
     if report.findings:
         lines += ["## Findings", ""]
         for finding in report.findings:

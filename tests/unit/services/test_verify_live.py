@@ -794,6 +794,7 @@ def test_evidence_files(tmp_path):
     text = written.markdown.read_text()
     assert text.startswith("# mlopsctl verify network: FAILED")
     assert "- Cluster version: v1.31.0" in text and f"- Started: {NOW}" in text
+    assert "- Time: network: probe pods " in text and ", network: probe " in text
     assert "**CNI does not enforce NetworkPolicy" in text
     assert "| **FAIL** | tenant-a/inference-a1 -> other tenant pod" in text
     assert junit_xml(report) == written.junit.read_text() and markdown(report) == text
