@@ -94,7 +94,8 @@ def verify_network(
             snap = snapshot(api, tenants, run)
         with phases("plan"):
             plan = build_plan(snap, exhaustive=exhaustive)
-            matrix = judge_matrix(snap.network, snap.network.peers, TenantIndex(snap.all_tenants or snap.tenants))
+            index = TenantIndex(snap.all_tenants or snap.tenants)
+            matrix = judge_matrix(snap.network, snap.network.peers, index, focus=set(snap.tenants))
         title = f"probe {len(plan.probes)} connections from {len(plan.sources)} pods, {parallel} at a time"
         progress = ProbeProgress(status, len(plan.probes), clock)
         with phases("probe"), status.step(title):

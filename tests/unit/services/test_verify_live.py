@@ -478,6 +478,19 @@ def test_breaks_that_no_probe_covers_are_reported_by_the_evaluator():
     assert any(check.name.startswith("tenant-a/inference-a2 -> tenant-b/inference-b2 8080/TCP") for check in evaluator)
 
 
+def test_evaluator_breaks_outside_the_selected_tenants_are_not_this_runs_business():
+    api = cluster()
+    api.add(_policy("tenant-a", "allow-all", {"podSelector": {}, "egress": [{}], "policyTypes": ["Egress"]}))
+    api.exec_handler = ScriptedNetwork()
+    report, _ = _network(api, tenants=["tenant-b"])
+    # tenant-a may now reach the API server, the monitoring pods...: none of that is about tenant-b.
+    assert not [check for check in report.checks if check.name.endswith("(evaluator)") and "tenant-b" not in check.name]
+    # ...but its egress into tenant-b is, and tenant-b's ingress default deny still holds it: nothing breaks.
+    assert report.passed, _failures(report)
+    whole, _ = _network(api)
+    assert any(check.name.startswith("tenant-a/") for check in whole.checks if not check.passed)
+
+
 def test_progress_counts_probes_with_a_rate():
     api = cluster()
     api.exec_handler = ScriptedNetwork()

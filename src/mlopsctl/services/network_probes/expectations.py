@@ -10,7 +10,7 @@ breach comes from, and are held to these rules on top:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from mlopsctl import constants as c
@@ -57,13 +57,18 @@ class MatrixJudgement:
     breaks: list[Break] = field(default_factory=list)
 
 
-def judge_matrix(network: Network, peers: Sequence[Peer], tenants: TenantIndex) -> MatrixJudgement:
-    """Every source, destination and declared port of the live pods, judged by the evaluator against the rules."""
+def judge_matrix(
+    network: Network, peers: Sequence[Peer], tenants: TenantIndex, focus: Collection[str] | None = None
+) -> MatrixJudgement:
+    """Every source, destination and declared port of the live pods, judged by the evaluator against the rules;
+    with `focus` (the selected tenants), only connections from or to those namespaces."""
     result = MatrixJudgement()
     for source in peers:
         if not source.pod:
             continue
         for destination in peers:
+            if focus is not None and source.namespace not in focus and destination.namespace not in focus:
+                continue
             for port, protocol in declared_ports(destination):
                 rule = expectation(source, destination, port, protocol, tenants)
                 if rule is None:
