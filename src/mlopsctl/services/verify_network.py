@@ -106,7 +106,7 @@ def verify_network(
             cleanup = delete_probe_pods(api, pods)
     report = LiveReport("network", snap.version, started, started)
     _report_pods(report, pods, snap)
-    _report_probes(report, runs, now)
+    _report_probes(report, runs)
     _report_matrix(report, matrix, plan)
     report.notes.extend(cleanup)
     report.phases = phases.rows
@@ -150,7 +150,7 @@ def _placement(probe: Probe) -> tuple[str, str, str]:
     return probe.source.id, probe.target.description, f"{probe.target.port}/{probe.target.protocol}"
 
 
-def _report_probes(report: LiveReport, runs: Sequence[SourceRun], now: Callable[[], str]) -> None:
+def _report_probes(report: LiveReport, runs: Sequence[SourceRun]) -> None:
     breaches: list[str] = []
     for run in runs:
         for probe, outcome in zip(run.probes, run.outcomes, strict=True):
