@@ -135,7 +135,7 @@ def test_allow_all_ingress_is_caught_from_the_outsider(cli, api, tenants):
     api.apply(opened)
     try:
         time.sleep(5)  # let the CNI program the new rule before probing
-        result = cli(*_global(), "-q", "verify", "network", "--tenant", TENANTS[1], "-o", "json")
+        result = cli(*_global(), "-q", "verify", "network", TENANTS[1], "-o", "json")
         assert result.exit_code == ExitCode.VERIFICATION_FAILED
         data = _json(result)
         broken = [check for check in data["checks"] if not check["passed"]]
