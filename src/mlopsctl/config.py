@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlopsctl import constants as c
 from mlopsctl.errors import UsageError
 
 CONFIG_FILE_NAME = "mlopsctl.yaml"
@@ -28,10 +29,10 @@ class Settings:
     color: bool = True
     traceback: bool = False
     config_file: str | None = None
-    cluster_name: str = "mlopsctl"
+    cluster_name: str = c.DEFAULT_CLUSTER_NAME
     workers: int = 2
-    kubernetes_version: str = "1.31"
-    tenants: tuple[str, ...] = ("tenant-a", "tenant-b")
+    kubernetes_version: str = c.DEFAULT_KUBERNETES_VERSION
+    tenants: tuple[str, ...] = c.DEFAULT_TENANTS
     monitoring: bool = True
     storage: bool = True
     registry: str | None = None

@@ -24,6 +24,9 @@ NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 APP_NAME = "inference"
 DEFAULT_TENANTS = ("tenant-a", "tenant-b")
+# The Kind node image's Kubernetes minor version unless told otherwise (`cluster up --kubernetes-version`).
+DEFAULT_KUBERNETES_VERSION = "1.31"
+DEFAULT_CLUSTER_NAME = "mlopsctl"
 
 # The inference container serves the API and /metrics on one port; the Service maps 80 to it.
 CONTAINER_PORT = 8080
@@ -57,6 +60,11 @@ IMAGE_MODEL_DIR = "/opt/mlopsctl/model"
 IMAGE_UID = 10001
 # The base that `image base` makes with debootstrap + docker import, for hosts where no registry is reachable.
 IMAGE_BASE = "mlopsctl/base:bookworm"
+# What the inference image is built FROM unless `--base-image` says otherwise.
+DEFAULT_BASE_IMAGE = "python:3.11-slim"
+# `cluster up` records the image it deployed here (in SYSTEM_NAMESPACE), so `tenant add`, `loadtest` and verify
+# use an image the cluster can pull instead of a local tag only Kind nodes have.
+PLATFORM_CONFIGMAP = "mlopsctl-platform"
 
 # Tenants (manifests/tenant.py). The image a tenant runs unless told otherwise: `image build` tags the version.
 IMAGE_TAG = __version__

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from mlopsctl import constants
 from mlopsctl.cli import context as cli_context
 from mlopsctl.cli.tables import next_commands
 
@@ -115,7 +116,7 @@ def up(
     base_image: Annotated[
         str,
         typer.Option("--base-image", envvar="MLOPSCTL_BASE_IMAGE", help="Base image for the inference image build."),
-    ] = "python:3.11-slim",
+    ] = constants.DEFAULT_BASE_IMAGE,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for each readiness step.")] = 300.0,
     host_ports: Annotated[
         bool,

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from mlopsctl import constants
 from mlopsctl.cli import context as cli_context
 
 app = typer.Typer(
@@ -87,7 +88,7 @@ def build(
             envvar="MLOPSCTL_BASE_IMAGE",
             help="Base image with CPython and its venv module; `mlopsctl image base` makes one offline.",
         ),
-    ] = "python:3.11-slim",
+    ] = constants.DEFAULT_BASE_IMAGE,
     wheelhouse: Annotated[
         Path | None,
         typer.Option(

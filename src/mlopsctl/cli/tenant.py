@@ -13,7 +13,7 @@ import typer
 from mlopsctl.cli import context as cli_context
 from mlopsctl.cli import tenant_views as views
 from mlopsctl.cli.store_access import AccessKey, Endpoint, Region, SecretKey, admin_store, kube_api
-from mlopsctl.cli.tenant_spec import NameArgument, spec_from_options, spec_options
+from mlopsctl.cli.tenant_spec import NameArgument, flag_hints, spec_from_options, spec_options
 
 app = typer.Typer(
     name="tenant",
@@ -58,11 +58,10 @@ def render(
 
 
 # -- live commands: add, remove, list, status (services/tenant.py) ------------------------------------------------
-def _add_with_model(ctx: typer.Context, spec, version: str, store_endpoint, *, wait, timeout, force, adopt):
+def _add_with_model(ctx: typer.Context, spec, version: str, store_endpoint, *, wait, timeout, force, adopt, api):
     """`tenant add --model`: the version is found and verified in the store before the cluster changes."""
     from mlopsctl.services import model_registry
 
-    api = kube_api(ctx)
     store = admin_store(ctx, endpoint=store_endpoint, api=api)
     result = model_registry.pin_model(
         api, store, spec, version, cli_context.status(ctx), wait=wait, timeout=timeout, force=force, adopt=adopt
@@ -105,10 +104,11 @@ def add(
     force: Annotated[bool, typer.Option("--force", help="Take ownership of fields other managers own.")] = False,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for the rollout (default: wait).")] = True,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the rollout.")] = 300.0,
+    reset: Annotated[bool, typer.Option("--reset", help="Start from the defaults, not the recorded spec.")] = False,
     *,
     spec_options: dict[str, Any],
 ) -> None:
-    """Create or update a tenant: apply its objects in order, prune what is no longer rendered, wait. Idempotent."""
+    """Create or update a tenant (an existing one keeps its options; flags change them), prune, wait. Idempotent."""
     import sys
 
     from mlopsctl.errors import UsageError
@@ -130,13 +130,20 @@ def add(
                 f"{model_uri(tenant_bucket(name), 'VERSION')} --model-version VERSION`",
             )
         validate_version(model)
-    spec = spec_from_options(name, spec_options)
+    if dry_run is not None and dry_run not in service.DRY_RUN_MODES:
+        raise UsageError(f"invalid --dry-run: expected client or server, got {dry_run!r}")
+    spec_from_options(name, {})  # the name is checked before the cluster is asked anything
+    from mlopsctl.services import tenant_spec
+
+    api, registry, status = kube_api(ctx), cli_context.settings(ctx).registry, cli_context.status(ctx)
+    with flag_hints():  # the recorded spec changed only by the flags given, or a new one
+        resolved = tenant_spec.resolve(api, name, spec_options, reset=reset, registry=registry, status=status)
     if model is not None:
-        _add_with_model(ctx, spec, model, store_endpoint, wait=wait, timeout=timeout, force=force, adopt=adopt)
-        return
+        kwargs = {"wait": wait, "timeout": timeout, "force": force, "adopt": adopt, "api": api}
+        return _add_with_model(ctx, resolved.spec, model, store_endpoint, **kwargs)
     result = service.add_tenant(
-        kube_api(ctx),
-        spec,
+        api,
+        resolved.spec,
         cli_context.status(ctx),
         dry_run=dry_run,
         diff=diff,
@@ -145,6 +152,7 @@ def add(
         wait=wait,
         timeout=timeout,
     )
+    result.spec_changes = resolved.changes
     if diff and cli_context.settings(ctx).output == "table":
         sys.stdout.write(result.diff or "")
         sys.stdout.flush()

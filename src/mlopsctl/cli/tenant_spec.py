@@ -12,9 +12,10 @@ Commands that take a tenant spec use the `spec_options` decorator: it adds the f
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 import typer
@@ -85,10 +86,19 @@ def spec_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def spec_from_options(name: str, options: dict[str, Any]):
     """A validated TenantSpec from the flags; an invalid value names its field and the flag that sets it."""
-    from mlopsctl.manifests.tenant import InvalidTenantSpec, TenantSpec
+    from mlopsctl.manifests.tenant import TenantSpec
+
+    with flag_hints():
+        return TenantSpec.create(name, **options)
+
+
+@contextlib.contextmanager
+def flag_hints() -> Iterator[None]:
+    """An invalid spec value (from the flags, or the flags over a tenant's recorded spec) names its flag."""
+    from mlopsctl.manifests.tenant import InvalidTenantSpec
 
     try:
-        return TenantSpec.create(name, **options)
+        yield
     except InvalidTenantSpec as exc:
         if exc.field in SPEC_OPTION_NAMES and not exc.hint:
             exc.hint = f"set it with --{exc.field.replace('_', '-')}"

@@ -48,6 +48,10 @@ def add_output(result):
     from rich.console import Group
 
     parts = [changes_table(result)]
+    if result.spec_changes:
+        from rich.text import Text
+
+        parts.append(Text("spec changes:\n" + "\n".join(f"  {change}" for change in result.spec_changes)))
     if result.next_commands:
         parts.append(next_commands(result.next_commands))
     return Group(*parts)

@@ -17,7 +17,7 @@ NODE_IMAGES: dict[str, str] = {
     "1.32": "kindest/node:v1.32.8@sha256:abd489f042d2b644e2d033f5c2d900bc707798d075e8186cb65e3f1367a9d5a1",
     "1.31": "kindest/node:v1.31.12@sha256:0f5cc49c5e73c0c2bb6e2df56e7df189240d83cf94edfa30946482eb08ec57d2",
 }
-DEFAULT_KUBERNETES_VERSION = "1.31"
+DEFAULT_KUBERNETES_VERSION = c.DEFAULT_KUBERNETES_VERSION
 MAX_WORKERS = 10
 LISTEN_ADDRESS = "127.0.0.1"
 _CLUSTER_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

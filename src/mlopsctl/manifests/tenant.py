@@ -128,8 +128,16 @@ class TenantSpec:
             data = None
         if not isinstance(data, dict) or not isinstance(data.get("name"), str):
             raise UsageError("invalid tenant spec: not a JSON object with a name")
-        name = data.pop("name")
-        return cls.create(name, **data)
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TenantSpec:
+        """The spec from `to_dict()` output (for example the annotation, parsed)."""
+        options = dict(data)
+        name = options.pop("name", None)
+        if not isinstance(name, str):
+            raise UsageError("invalid tenant spec: it has no name")
+        return cls.create(name, **options)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

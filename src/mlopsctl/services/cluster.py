@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mlopsctl import constants as c
 from mlopsctl.adapters.base import KubeApi, KubeObject
+from mlopsctl.analysis import workload
 from mlopsctl.errors import ClusterError, Interrupted, MlopsctlError, NotFound, PrerequisiteMissing, UsageError
 from mlopsctl.manifests import metrics_server as ms
 from mlopsctl.manifests.kind import DEFAULT_PORT_MAPPINGS, KindClusterSpec
@@ -57,7 +58,15 @@ class ImageApi(Protocol):
         """One archive holding the image under every given tag (`docker image save A B`)."""
         ...
 
-    def push(self, reference: str) -> None: ...
+    def push(self, reference: str) -> str | None:
+        """Push to the registry; the digest the registry answered, when it said."""
+        ...
+
+    def tag(self, source: str, target: str) -> None: ...
+
+    def remote_digest(self, reference: str) -> str | None:
+        """The registry's digest of `reference` ("" when it has it but named no digest); None when it has not."""
+        ...
 
 
 # An optional platform part (monitoring, storage): installs itself on the cluster of the given kubeconfig context,
@@ -76,9 +85,9 @@ class ClusterDeps:
 
 @dataclass(frozen=True)
 class ClusterUpRequest:
-    name: str = "mlopsctl"
+    name: str = c.DEFAULT_CLUSTER_NAME
     workers: int = 2
-    kubernetes_version: str = "1.31"
+    kubernetes_version: str = c.DEFAULT_KUBERNETES_VERSION
     context: str | None = None
     registry: str | None = None
     tenants: tuple[str, ...] = c.DEFAULT_TENANTS
@@ -233,6 +242,8 @@ def cluster_up(request: ClusterUpRequest, deps: ClusterDeps, status: Status) -> 
             f"--skip-build: image {deps.images.reference(request.registry)} is not in the local Docker",
             hint="run `mlopsctl image build`, or drop --skip-build",
         )
+    if spec is None and request.skip_build and request.registry:
+        _check_pushable(deps.images, request.registry)
     context = spec.context if spec else str(request.context)
     result = ClusterUpResult(cluster=name, context=context, mode="kind" if kind_mode else "adopted", created=False)
     run = _Run(status, result, deps.clock)
@@ -348,27 +359,37 @@ def _up(
 
     run.step("build the image", build)
     if spec is not None:
+        tags_loaded: list[str] = []
 
         def load() -> str:
             # The build's own tag for the default tenants, and the version tag `tenant add` uses by default.
             tags = _tags(result.image, deps.images.reference(None))
+            tags_loaded.extend(tags)
             with tempfile.TemporaryDirectory(prefix="mlopsctl-image-") as directory:
                 archive = deps.images.save(tags, Path(directory) / "image.tar")
                 deps.kind.load_image_archive(spec.name, archive)
             return f"{', '.join(tags)} loaded into {spec.name}"
 
         run.step("load the image into Kind", load)
-    elif request.skip_build:
+        run.step("record the platform image", lambda: _record(api, result.image, "kind", tags_loaded))
+    elif request.skip_build and not request.registry:
         run.skip("push the image", f"--skip-build: the cluster pulls {result.image} as it is")
     else:
+        pushed: dict[str, str | None] = {}
 
         def push() -> str:
+            if request.skip_build:
+                return _push_existing(deps.images, request.registry or "", pushed)
             tags = _tags(result.image, deps.images.reference(request.registry))
             for tag in tags:
-                deps.images.push(tag)
-            return f"pushed {', '.join(tags)}"
+                pushed[tag] = deps.images.push(tag)
+            return f"pushed {', '.join(tags)}" + _digest_note(pushed.get(result.image))
 
         run.step("push the image", push)
+        run.step(
+            "record the platform image",
+            lambda: _record(api, result.image, "registry", list(pushed), pushed.get(result.image)),
+        )
 
     specs = [_tenant_spec(api, name, result.image) for name in request.tenants]
     for tenant in specs:
@@ -392,16 +413,55 @@ def _tags(*references: str) -> list[str]:
     return list(dict.fromkeys(references))
 
 
+def _digest_note(digest: str | None) -> str:
+    return f" ({digest})" if digest else ""
+
+
+def _record(api: KubeApi, image: str, source: str, tags: list[str], digest: str | None = None) -> str:
+    """Record what the nodes can run, so `tenant add` and `loadtest` use it rather than a local tag."""
+    from mlopsctl.services import platform_image
+
+    platform_image.record_platform_image(api, platform_image.PlatformImage(image, source, tuple(tags), digest))
+    return f"{image}{_digest_note(digest)} in {c.SYSTEM_NAMESPACE}/{c.PLATFORM_CONFIGMAP}"
+
+
+def _check_pushable(images: ImageApi, registry: str) -> None:
+    """--skip-build --registry R: the image must be local (under R's name or the plain one) or already in R."""
+    target = images.reference(registry)
+    if images.exists(target) or images.exists(images.reference(None)):
+        return
+    if images.remote_digest(target) is None:
+        raise UsageError(
+            f"--skip-build: image {target} is neither in the local Docker nor in the registry {registry}",
+            hint="run `mlopsctl image build`, or drop --skip-build",
+        )
+
+
+def _push_existing(images: ImageApi, registry: str, pushed: dict[str, str | None]) -> str:
+    """Push the image already built (tagged into the registry first when it was built without one), or, when
+    only the registry has it, say so and use it as it is."""
+    target = images.reference(registry)
+    local = images.reference(None)
+    if not images.exists(target) and images.exists(local):
+        images.tag(local, target)
+    if images.exists(target):
+        pushed[target] = images.push(target)
+        return f"--skip-build: pushed the local {target}{_digest_note(pushed[target])}"
+    digest = images.remote_digest(target)
+    pushed[target] = digest or None
+    return f"--skip-build: {registry} already has {target}{_digest_note(digest)}; not pushed"
+
+
 def _tenant_spec(api: KubeApi, name: str, image: str) -> TenantSpec:
     """The default tenant's spec: the one stored on its namespace when it exists (so a re-run keeps what
     `tenant add` or `tenant set-model` changed), with the image this run built."""
     from mlopsctl.manifests.tenant import TenantSpec
 
     namespace = api.get("v1", "Namespace", name)
-    stored = ((namespace or {}).get("metadata") or {}).get("annotations", {}).get(c.TENANT_SPEC_ANNOTATION)
+    stored = workload.tenant_spec_data(namespace)
     if namespace is not None and tenants_service.is_managed(namespace) and stored:
         with contextlib.suppress(UsageError):
-            return TenantSpec.from_json(stored).replace(image=image, service_monitor=True)
+            return TenantSpec.from_dict({**stored, "name": name}).replace(image=image, service_monitor=True)
     # The ServiceMonitor is skipped (with a note) while the monitoring CRDs are absent, applied once they exist.
     return TenantSpec.create(name, image=image, service_monitor=True)
 
@@ -454,7 +514,7 @@ def _summary(result: ClusterUpResult, kind_mode: bool, request: ClusterUpRequest
     if kind_mode and "install storage" in installed:
         result.endpoints["object store (S3)"] = f"http://127.0.0.1:{c.STORAGE_NODE_PORT}"
     for tenant in result.tenants:
-        result.endpoints[f"tenant {tenant}"] = f"http://{c.APP_NAME}.{tenant}.svc.cluster.local:{c.SERVICE_PORT}"
+        result.endpoints[f"tenant {tenant}"] = workload.service_url(tenant)
     context = "" if kind_mode and request.context is None else f"--context {result.context} "
     result.next_commands = [
         f"mlopsctl {context}tenant list",

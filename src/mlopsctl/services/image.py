@@ -32,7 +32,7 @@ WHEELHOUSE = "wheelhouse"
 # What the Dockerfile reads from its context; also what decides whether the git tree is "dirty" for the image.
 IMAGE_INPUTS = (DOCKERFILE, REQUIREMENTS, SERVICE_SOURCE)
 
-DEFAULT_BASE_IMAGE = "python:3.11-slim"
+DEFAULT_BASE_IMAGE = constants.DEFAULT_BASE_IMAGE
 BASE_SUITE = "bookworm"
 # python3-venv brings ensurepip's pip wheel, which the build stage uses to install the wheelhouse.
 BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates")

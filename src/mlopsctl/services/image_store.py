@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mlopsctl import constants
+
 
 def default_source() -> Path:
     """The checkout this mlopsctl runs from if it holds the Dockerfile, else the current directory."""
@@ -21,7 +23,7 @@ class Images:
         self,
         docker: Callable[[], Any],
         runner: Callable[[], Any],
-        base_image: str = "python:3.11-slim",
+        base_image: str = constants.DEFAULT_BASE_IMAGE,
         verbose: bool = False,
     ) -> None:
         self._make_docker = docker

@@ -33,6 +33,7 @@ from typing import Any
 from inference.loadgen.spec import LoadConfig, SloResult, SloThreshold, SpecError, evaluate_slo, parse_slo
 from mlopsctl import constants as c
 from mlopsctl.adapters.base import KubeApi, KubeObject
+from mlopsctl.analysis import workload
 from mlopsctl.errors import (
     ClusterError,
     ClusterUnreachable,
@@ -43,21 +44,14 @@ from mlopsctl.errors import (
 )
 from mlopsctl.manifests.loadtest import LoadtestJobValues, render_loadtest_job, run_selector
 from mlopsctl.progress import NullStatus, Status
+from mlopsctl.services import platform_image
 
 # How often a cut log stream of a still-running load generator is followed again.
 LOG_RECONNECTS = 3
 # How long the in-cluster engine keeps trying to connect: a new pod's NetworkPolicy can take a moment to apply.
 IN_CLUSTER_CONNECT_WAIT = 60.0
-# Container states that will not fix themselves: report them instead of waiting for the timeout.
-_STUCK_REASONS = {
-    "ErrImagePull",
-    "ImagePullBackOff",
-    "InvalidImageName",
-    "ErrImageNeverPull",
-    "CreateContainerConfigError",
-    "CreateContainerError",
-    "RunContainerError",
-}
+# Container states that will not fix themselves within a load test's start: report them instead of waiting.
+_STUCK_REASONS = {*workload.IMAGE_PULL_REASONS, *workload.CONFIG_REASONS, "RunContainerError"}
 PORT_FORWARD_NOTE = (
     "kubectl port-forward sends every request to ONE pod of the Service: the HPA's new replicas get none of "
     "this load. Run without --port-forward/--url for load spread over all pods."
@@ -376,9 +370,7 @@ class TenantTarget:
     url: str
 
 
-def service_url(namespace: str) -> str:
-    """The tenant's ClusterIP Service, as pods of the cluster reach it."""
-    return f"http://{c.APP_NAME}.{namespace}.svc:{c.SERVICE_PORT}"
+service_url = workload.service_url
 
 
 def find_target(kube: KubeApi, tenant: str) -> TenantTarget:
@@ -394,9 +386,7 @@ def find_target(kube: KubeApi, tenant: str) -> TenantTarget:
         raise NotFound(
             f"tenant {tenant!r} has no {c.APP_NAME} Deployment", hint=f"re-apply it: mlopsctl tenant add {tenant}"
         )
-    containers = (((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
-    image = next((ct.get("image") for ct in containers if ct.get("name") == c.APP_NAME), None)
-    image = image or (containers[0].get("image") if containers else None)
+    image = workload.container_image(deployment)
     if not image:
         raise NotFound(f"tenant {tenant!r}: cannot tell the image of its {c.APP_NAME} Deployment")
     if kube.get("v1", "Service", c.APP_NAME, namespace) is None:
@@ -407,12 +397,23 @@ def find_target(kube: KubeApi, tenant: str) -> TenantTarget:
 
 
 # --------------------------------------------------------------------------------------------------- in-cluster
-def _pod_problem(pod: KubeObject) -> str | None:
+def _pod_problem(pod: KubeObject, events: Sequence[KubeObject]) -> workload.Cause | None:
+    for cause in workload.pod_causes([pod], events):
+        if cause.reason in _STUCK_REASONS:
+            return cause
     for status in (pod.get("status") or {}).get("containerStatuses") or []:
         waiting = (status.get("state") or {}).get("waiting") or {}
-        if waiting.get("reason") in _STUCK_REASONS:
-            return f"{waiting['reason']}: {waiting.get('message', '').strip()}".rstrip(": ")
+        if waiting.get("reason") == "RunContainerError":
+            message = str(waiting.get("message") or "").strip()
+            return workload.Cause(pod["metadata"]["name"], "RunContainerError", message, "the container cannot start")
     return None
+
+
+def _events(kube: KubeApi, namespace: str) -> list[KubeObject]:
+    with contextlib.suppress(MlopsctlError):
+        if kube.has_kind("v1", "Event"):
+            return kube.list("v1", "Event", namespace)
+    return []
 
 
 def _job_failure(job: KubeObject | None) -> str | None:
@@ -437,23 +438,30 @@ def wait_for_pod(
     clock = clock or time.monotonic
     deadline = clock() + timeout
     while True:
-        for pod in kube.list("v1", "Pod", namespace, label_selector=run_selector(job)):
+        pods = kube.list("v1", "Pod", namespace, label_selector=run_selector(job))
+        events = _events(kube, namespace)
+        for pod in pods:
             name = pod["metadata"]["name"]
             if (pod.get("status") or {}).get("phase") in ("Running", "Succeeded", "Failed"):
                 return name
-            problem = _pod_problem(pod)
+            problem = _pod_problem(pod, events)
             if problem:
+                message = f": {problem.message}" if problem.message else ""
                 raise ClusterError(
-                    f"load generator pod {namespace}/{name} cannot start: {problem}",
-                    hint="the tenant's image must be present on the nodes (`mlopsctl image load`) or pullable",
+                    f"load generator pod {namespace}/{name} cannot start: {problem.reason}{message}",
+                    hint=problem.hint + "; the load generator runs the platform image (`--image` picks another)",
                 )
         failure = _job_failure(kube.get("batch/v1", "Job", job, namespace))
         if failure:
             raise ClusterError(f"load generator Job {namespace}/{job} failed: {failure}")
         if clock() >= deadline:
+            causes = workload.pod_causes(pods, events) + workload.creation_failures(events, job)
+            said, hint = workload.summarize(causes)
             raise ClusterError(
-                f"load generator pod of Job {namespace}/{job} did not start within {timeout:.0f}s",
-                hint=f"a full ResourceQuota or no schedulable node? `kubectl -n {namespace} describe job {job}`",
+                f"load generator pod of Job {namespace}/{job} did not start within {timeout:.0f}s"
+                + (f": {said}" if said else ""),
+                hint=hint
+                or f"a full ResourceQuota or no schedulable node? `kubectl -n {namespace} describe job {job}`",
             )
         if cancelled is not None and cancelled():
             return None
@@ -585,7 +593,7 @@ def run_in_cluster(
         LoadtestJobValues(
             tenant=tenant,
             name=job_name,
-            image=image or target.image,
+            image=platform_image.job_image(kube, explicit=image, fallback=target.image),
             args=[*config.to_args(), "--stream"],
             planned_seconds=options.planned_seconds + IN_CLUSTER_CONNECT_WAIT + options.timeout,
         )

@@ -20,9 +20,11 @@ from typing import Any
 from mlopsctl import constants as C
 from mlopsctl.adapters.base import KubeApi
 from mlopsctl.adapters.s3 import ObjectStore
+from mlopsctl.analysis import workload
 from mlopsctl.errors import ClusterError, Conflict, MlopsctlError, NotFound, UsageError, VerificationFailed
 from mlopsctl.manifests import storage as M
 from mlopsctl.progress import NullStatus, Status
+from mlopsctl.services import rollout
 
 MAX_METADATA_BYTES = 1024 * 1024
 
@@ -354,10 +356,15 @@ def set_model(
 
     M.validate_version(version)
     namespace = api.get("v1", "Namespace", tenant)
-    text = ((namespace or {}).get("metadata", {}).get("annotations") or {}).get(C.TENANT_SPEC_ANNOTATION)
-    if namespace is None or not text:
+    data = workload.tenant_spec_data(namespace)
+    if namespace is None or data is None:
         raise NotFound(f"tenant {tenant} not found", hint="see `mlopsctl tenant list`, or add it with `tenant add`")
-    return pin_model(api, store, TenantSpec.from_json(text), version, status, wait=wait, timeout=timeout)
+    if workload.is_terminating(namespace):
+        raise ClusterError(
+            f"tenant {tenant} is being deleted", hint="wait until it is gone, then add it again with `tenant add`"
+        )
+    spec = TenantSpec.from_dict({**data, "name": tenant})
+    return pin_model(api, store, spec, version, status, wait=wait, timeout=timeout)
 
 
 def pin_model(
@@ -397,7 +404,7 @@ def pin_model(
     rolled_out = False
     if wait:
         with status.step(f"waiting for {spec.name}'s pods to load {version}"):
-            wait_for_rollout(api, spec.name, version, timeout, previous)
+            wait_for_rollout(api, spec.name, version, timeout, previous, status=status)
             rolled_out = True
     return SetModelResult(spec.name, version, previous, uri, copied, changed, rolled_out)
 
@@ -405,30 +412,8 @@ def pin_model(
 def _live_model_version(api: KubeApi, tenant: str) -> str | None:
     """The model version in the tenant's spec on its Namespace; None for a tenant that does not exist yet (so
     `tenant add --model` on a new tenant offers no rollback target)."""
-    namespace = api.get("v1", "Namespace", tenant)
-    text = ((namespace or {}).get("metadata", {}).get("annotations") or {}).get(C.TENANT_SPEC_ANNOTATION)
-    try:
-        version = json.loads(text).get("model_version") if text else None
-    except (ValueError, AttributeError):
-        return None
+    version = (workload.tenant_spec_data(api.get("v1", "Namespace", tenant)) or {}).get("model_version")
     return version if isinstance(version, str) else None
-
-
-def _rollout_state(deployment: dict[str, Any] | None) -> tuple[bool, str | None]:
-    """(complete, failure reason) of a Deployment's rollout, as `kubectl rollout status` judges it."""
-    if not deployment:
-        return False, "the Deployment disappeared"
-    meta, spec, st = deployment.get("metadata", {}), deployment.get("spec", {}), deployment.get("status") or {}
-    for condition in st.get("conditions") or []:
-        if condition.get("type") == "Progressing" and condition.get("reason") == "ProgressDeadlineExceeded":
-            return False, condition.get("message") or "progress deadline exceeded"
-    if int(st.get("observedGeneration") or 0) < int(meta.get("generation") or 0):
-        return False, None
-    wanted = int(spec.get("replicas") or st.get("replicas") or 1)
-    updated = int(st.get("updatedReplicas") or 0)
-    available = int(st.get("availableReplicas") or 0)
-    total = int(st.get("replicas") or 0)
-    return updated >= wanted and total == updated and available >= updated, None
 
 
 def unready_reason(api: KubeApi, tenant: str, version: str) -> str | None:
@@ -462,8 +447,16 @@ def unready_reason(api: KubeApi, tenant: str, version: str) -> str | None:
     return None
 
 
-def wait_for_rollout(api: KubeApi, tenant: str, version: str, timeout: float, previous: str | None = None) -> None:
-    failure: list[str] = []
+def wait_for_rollout(
+    api: KubeApi,
+    tenant: str,
+    version: str,
+    timeout: float,
+    previous: str | None = None,
+    status: Status | None = None,
+) -> None:
+    """Wait for the tenant's pods to serve `version` (the shared rollout rule, pod causes reported as they
+    appear); the error names why and how to go back."""
     if previous:
         serving, fix = (
             "; the previous pods keep serving",
@@ -473,28 +466,19 @@ def wait_for_rollout(api: KubeApi, tenant: str, version: str, timeout: float, pr
         serving = "; the tenant is new, so no pod serves it yet"
         fix = f"serve another version with `mlopsctl tenant set-model {tenant} VERSION`, or `mlopsctl tenant remove {tenant}`"
 
-    def done(obj: dict[str, Any] | None) -> bool:
-        complete, reason = _rollout_state(obj)
-        if reason:
-            failure.append(reason)
-            return True
-        return complete
-
     try:
-        api.wait_for("apps/v1", "Deployment", C.APP_NAME, tenant, done, timeout)
-    except TimeoutError as exc:
-        reason = unready_reason(api, tenant, version)
+        rollout.wait_for_deployment(api, tenant, C.APP_NAME, timeout, status or NullStatus(), log_container=C.APP_NAME)
+    except rollout.RolloutFailed as exc:
+        reason = unready_reason(api, tenant, version) or exc.failure
+        if exc.outcome == "timeout":
+            raise ClusterError(
+                f"{tenant}: the pods did not become ready with model {version} within {timeout:.0f}s"
+                + (f" ({reason})" if reason else "")
+                + serving,
+                hint=f"kubectl -n {tenant} logs -l {C.INSTANCE_LABEL}={tenant} --tail 20; {fix}",
+            ) from exc
+        detail = f" ({reason})" if reason and reason != exc.failure else ""
         raise ClusterError(
-            f"{tenant}: the pods did not become ready with model {version} within {timeout:.0f}s"
-            + (f" ({reason})" if reason else "")
-            + serving,
-            hint=f"kubectl -n {tenant} logs -l {C.INSTANCE_LABEL}={tenant} --tail 20; {fix}",
+            f"{tenant}: rollout of model {version} failed: {exc.failure}{detail}{serving}",
+            hint=f"{exc.hint}; {fix}" if exc.outcome == "fatal" and exc.hint else fix,
         ) from exc
-    if failure:
-        reason = unready_reason(api, tenant, version)
-        raise ClusterError(
-            f"{tenant}: rollout of model {version} failed: {failure[-1]}"
-            + (f" ({reason})" if reason else "")
-            + serving,
-            hint=fix,
-        )

@@ -19,6 +19,7 @@ from mlopsctl.adapters.helm import ChartRef, Helm
 from mlopsctl.errors import ClusterError, MlopsctlError, NotFound
 from mlopsctl.manifests import monitoring as manifests
 from mlopsctl.progress import Status
+from mlopsctl.services import namespaces
 
 # kube-prometheus-stack, pinned: its values keys (selectors, admission webhooks, sidecar) were read at this version.
 CHART_NAME = "kube-prometheus-stack"
@@ -313,7 +314,7 @@ def status(
         )
     chart = ((operator.get("metadata") or {}).get("labels") or {}).get("helm.sh/chart", "")
     states = [ComponentStatus(comp.kind, comp.name, *readiness(obj)) for comp, obj in found]
-    tenants = sorted(ns["metadata"]["name"] for ns in kube.list("v1", "Namespace", label_selector=c.TENANT_LABEL))
+    tenants = namespaces.live_tenant_names(kube, label_selector=c.TENANT_LABEL)
     rows: list[TenantTargets] = []
     error: str | None = None
     try:

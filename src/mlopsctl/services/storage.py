@@ -26,6 +26,7 @@ from mlopsctl.adapters.base import KubeApi, KubeObject
 from mlopsctl.errors import ClusterError, NotFound, UsageError
 from mlopsctl.manifests import storage as M
 from mlopsctl.progress import NullStatus, Status
+from mlopsctl.services import namespaces, rollout
 
 # The spec the store was installed with, as JSON on its Namespace: re-rendering from the cluster loses nothing.
 STORE_SPEC_ANNOTATION = "mlopsctl.io/store-spec"
@@ -128,9 +129,8 @@ def node_cidrs(api: KubeApi) -> tuple[str, ...]:
 
 
 def tenant_namespaces(api: KubeApi) -> tuple[str, ...]:
-    """Namespaces mlopsctl made for tenants (they carry the tenant label)."""
-    found = api.list("v1", "Namespace", label_selector=f"{C.MANAGED_BY_LABEL}={C.MANAGED_BY},{C.TENANT_LABEL}")
-    return tuple(sorted(ns["metadata"]["name"] for ns in found))
+    """Namespaces mlopsctl made for tenants (they carry the tenant label), leaving out those being deleted."""
+    return tuple(namespaces.live_tenant_names(api))
 
 
 def _existing_credentials(api: KubeApi) -> tuple[M.Credentials | None, dict[str, M.Credentials]]:
@@ -163,14 +163,6 @@ def _tenant_secret_credentials(api: KubeApi, tenant: str) -> M.Credentials | Non
 
 def _describe(obj: Mapping[str, Any]) -> str:
     return f"{obj['kind']}/{obj['metadata']['name']}"
-
-
-def _deployment_ready(obj: KubeObject | None) -> bool:
-    if not obj:
-        return False
-    status = obj.get("status") or {}
-    generation = (obj.get("metadata") or {}).get("generation", 0)
-    return int(status.get("availableReplicas") or 0) >= 1 and int(status.get("observedGeneration") or 0) >= generation
 
 
 def resolve_spec(api: KubeApi, **given: Any) -> M.StoreSpec:
@@ -235,14 +227,16 @@ def install_storage(
     ready = False
     if wait and not dry_run:
         with status.step("waiting for the object store to be ready"):
+            hint = (
+                f"kubectl -n {C.STORAGE_NAMESPACE} describe pods; a Pending pod often means no default "
+                "StorageClass (pass --storage-class)"
+            )
             try:
-                api.wait_for("apps/v1", "Deployment", M.STORE_NAME, C.STORAGE_NAMESPACE, _deployment_ready, timeout)
-            except TimeoutError as exc:
-                raise ClusterError(
-                    f"the object store was not ready after {timeout:.0f}s",
-                    hint=f"kubectl -n {C.STORAGE_NAMESPACE} describe pods; a Pending pod often means no default "
-                    "StorageClass (pass --storage-class)",
-                ) from exc
+                rollout.wait_for_deployment(api, C.STORAGE_NAMESPACE, M.STORE_NAME, timeout, status, hint=hint)
+            except rollout.RolloutFailed as exc:
+                said = f": {exc.failure}" if exc.failure else ""
+                what = f"was not ready after {timeout:.0f}s" if exc.outcome == "timeout" else "cannot start"
+                raise ClusterError(f"the object store {what}{said}", hint=exc.hint) from exc
             ready = True
     return StorageInstallResult(
         namespace=C.STORAGE_NAMESPACE,
@@ -260,7 +254,7 @@ def install_storage(
 
 
 def _existing_namespaces(api: KubeApi, names: tuple[str, ...]) -> list[str]:
-    return [name for name in names if api.get("v1", "Namespace", name) is not None]
+    return [name for name in names if namespaces.is_live(api, name)]
 
 
 def _installed_spec(api: KubeApi) -> M.StoreSpec:

@@ -17,8 +17,11 @@ from typing import Any
 
 from mlopsctl import constants as c
 from mlopsctl.adapters.base import KubeApi, KubeObject
+from mlopsctl.analysis import workload
 from mlopsctl.errors import ClusterError, Conflict, Interrupted, MlopsctlError, NotFound, UsageError
 from mlopsctl.progress import Status
+from mlopsctl.services import rollout
+from mlopsctl.services.rollout import RolloutFailed as RolloutFailed
 
 DRY_RUN_MODES = ("client", "server")
 DEFAULT_ROLLOUT_TIMEOUT = 300.0
@@ -89,6 +92,8 @@ class TenantApplyResult:
     ready_replicas: int | None = None
     service_url: str = ""
     next_commands: list[str] = field(default_factory=list)
+    # What an existing tenant's recorded spec changes into ("max_replicas: 10 -> 4"); [] for a new tenant.
+    spec_changes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -136,34 +141,6 @@ class TenantStatus:
 
 
 # -- rollout ---------------------------------------------------------------------------------------------------
-class RolloutFailed(ClusterError):
-    pass
-
-
-def rollout_complete(deployment: KubeObject | None) -> bool:
-    """`kubectl rollout status` semantics; a Deployment past its progress deadline fails instead of waiting on."""
-    if deployment is None:
-        return False
-    meta = deployment.get("metadata") or {}
-    spec = deployment.get("spec") or {}
-    status = deployment.get("status") or {}
-    for condition in status.get("conditions") or []:
-        if condition.get("type") == "Progressing" and condition.get("reason") == "ProgressDeadlineExceeded":
-            raise RolloutFailed(
-                f"Deployment {meta.get('namespace')}/{meta.get('name')} exceeded its progress deadline",
-                hint=f"look at the pods: kubectl -n {meta.get('namespace')} get pods; kubectl describe pods",
-            )
-    if status.get("observedGeneration", 0) < meta.get("generation", 0):
-        return False
-    wanted = spec.get("replicas", 1)
-    updated = status.get("updatedReplicas", 0)
-    if updated < wanted:
-        return False
-    if status.get("replicas", 0) > updated:
-        return False
-    return status.get("availableReplicas", 0) >= updated
-
-
 @contextlib.contextmanager
 def interruptible(done: Callable[[], str]) -> Iterator[None]:
     """Ctrl-C inside becomes Interrupted (exit 130) whose message says what was already done."""
@@ -176,31 +153,10 @@ def interruptible(done: Callable[[], str]) -> Iterator[None]:
 def wait_rollout(
     api: KubeApi, namespace: str, name: str, timeout: float, status: Status, done: Callable[[], str]
 ) -> KubeObject:
-    seen: list[str] = []
-
-    def progress(deployment: KubeObject | None) -> bool:
-        """rollout_complete, plus a progress note whenever the replica counts move."""
-        state = (deployment or {}).get("status") or {}
-        wanted = ((deployment or {}).get("spec") or {}).get("replicas", 1)
-        line = (
-            f"{namespace}/{name}: {state.get('updatedReplicas', 0)}/{wanted} updated, "
-            f"{state.get('availableReplicas', 0)}/{wanted} available"
-        )
-        if deployment is not None and (not seen or seen[-1] != line):
-            seen.append(line)
-            status.note(line)
-        return rollout_complete(deployment)
-
+    """Wait for the tenant's Deployment; the pods' causes are reported as they appear and name the fix."""
+    hint = f"look at the pods: kubectl -n {namespace} get pods; `mlopsctl tenant status {namespace}`"
     with interruptible(done):
-        try:
-            found = api.wait_for("apps/v1", "Deployment", name, namespace, progress, timeout)
-        except TimeoutError as exc:
-            raise ClusterError(
-                f"Deployment {namespace}/{name} did not finish rolling out within {timeout:.0f}s",
-                hint=f"look at the pods: kubectl -n {namespace} get pods; `mlopsctl tenant status {namespace}`",
-            ) from exc
-    assert found is not None
-    return found
+        return rollout.wait_for_deployment(api, namespace, name, timeout, status, hint=hint, log_container=c.APP_NAME)
 
 
 # -- add -------------------------------------------------------------------------------------------------------
@@ -208,7 +164,7 @@ def _check_namespace(api: KubeApi, namespace: str, adopt: bool) -> KubeObject | 
     existing = api.get("v1", "Namespace", namespace)
     if existing is None:
         return None
-    if ((existing.get("status") or {}).get("phase")) == "Terminating":
+    if workload.is_terminating(existing):
         raise ClusterError(
             f"namespace {namespace} is being deleted",
             hint="wait until it is gone (kubectl get ns), then run the command again",
@@ -270,7 +226,7 @@ def add_tenant(
         render = render_tenant
     namespace = spec.namespace
     result = TenantApplyResult(tenant=spec.name, namespace=namespace, dry_run="server" if diff else dry_run)
-    result.service_url = f"http://{c.APP_NAME}.{namespace}.svc.cluster.local:{c.SERVICE_PORT}"
+    result.service_url = workload.service_url(namespace)
 
     with status.step(f"render tenant {spec.name}"):
         objects = stamp(render(spec))
@@ -501,9 +457,7 @@ def _row(api: KubeApi, namespace: KubeObject, now: datetime) -> TenantRow:
     template_meta = ((deployment.get("spec") or {}).get("template") or {}).get("metadata") or {}
     model_version = (template_meta.get("annotations") or {}).get(c.MODEL_VERSION_ANNOTATION)
     if model_version is None:
-        spec_json = (meta.get("annotations") or {}).get(c.TENANT_SPEC_ANNOTATION)
-        with contextlib.suppress(ValueError, AttributeError):
-            model_version = json.loads(spec_json).get("model_version") if spec_json else None
+        model_version = (workload.tenant_spec_data(namespace) or {}).get("model_version")
     created = _parse_time(meta.get("creationTimestamp"))
     return TenantRow(
         name=name,
@@ -558,5 +512,5 @@ def tenant_status(api: KubeApi, name: str, now: datetime | None = None) -> Tenan
         objects=objects,
         pods=pods,
         conditions=conditions,
-        service_url=f"http://{c.APP_NAME}.{name}.svc.cluster.local:{c.SERVICE_PORT}",
+        service_url=workload.service_url(name),
     )

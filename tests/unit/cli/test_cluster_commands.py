@@ -36,7 +36,7 @@ def test_up_prints_steps_endpoints_and_next_commands(cli, world):
 
     assert result.exit_code == ExitCode.OK, result.stderr
     assert "create cluster demo" in result.stdout and "load the image into Kind" in result.stdout
-    assert "http://inference.tenant-a.svc.cluster.local:80" in result.stdout
+    assert "http://inference.tenant-a.svc:80" in result.stdout
     assert "mlopsctl tenant list" in result.stdout
     assert kind.calls[1][:3] == ("create", "demo", 1)
     assert contexts == ["kind-demo"]

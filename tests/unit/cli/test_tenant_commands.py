@@ -27,9 +27,15 @@ class RolloutFake(FakeKubeApi):
         return result
 
 
+KIND_NODE = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "mlopsctl-control-plane"},
+             "spec": {"providerID": "kind://docker/mlopsctl/mlopsctl-control-plane"}}  # fmt: skip
+
+
 @pytest.fixture
 def api(monkeypatch):
+    """A Kind cluster (its node says so), where the version tag `cluster up` loads is what tenants run."""
     fake = RolloutFake(served_kinds=set(SERVED))
+    fake.add(dict(KIND_NODE))
     seen = {}
 
     def connect(context=None, kubeconfig=None, **kwargs):
@@ -59,7 +65,7 @@ def test_add_json_output_is_the_result_object(cli, api):
     data = json.loads(result.stdout)
     assert data["dry_run"] == "client"
     assert data["objects"][0] == {"kind": "Namespace", "name": "tenant-c", "namespace": None, "action": "would apply"}
-    assert api.objects == {}
+    assert list(api.objects) == [("v1", "Node", None, "mlopsctl-control-plane")]  # nothing was written
 
 
 def test_diff_prints_a_unified_diff(cli, api):
@@ -141,7 +147,7 @@ def test_list_and_status(cli, api):
 
     status = cli("tenant", "status", "tenant-a")
     assert status.exit_code == ExitCode.OK, status.stderr
-    assert f"http://inference.tenant-a.svc.cluster.local:{c.SERVICE_PORT}" in status.stdout
+    assert f"http://inference.tenant-a.svc:{c.SERVICE_PORT}" in status.stdout
 
     missing = cli("tenant", "status", "tenant-z")
     assert missing.exit_code == ExitCode.CLUSTER_UNREACHABLE

@@ -136,6 +136,7 @@ def test_up_creates_a_kind_cluster_and_runs_every_step_in_order():
         "wait for the metrics API",
         "build the image",
         "load the image into Kind",
+        "record the platform image",
         "apply tenant tenant-a",
         "apply tenant tenant-b",
         "wait for tenant tenant-a to roll out",
@@ -153,7 +154,7 @@ def test_up_creates_a_kind_cluster_and_runs_every_step_in_order():
     deployment = api.get("apps/v1", "Deployment", "inference", "tenant-a")
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == BUILT
     assert result.tenants == ["tenant-a", "tenant-b"]
-    assert result.endpoints["tenant tenant-a"] == "http://inference.tenant-a.svc.cluster.local:80"
+    assert result.endpoints["tenant tenant-a"] == "http://inference.tenant-a.svc:80"
     assert "grafana" not in result.endpoints
     assert "mlopsctl tenant list" in result.next_commands
 

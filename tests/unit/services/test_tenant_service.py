@@ -64,7 +64,7 @@ def test_add_applies_every_object_in_dependency_order_and_waits(api):
     assert [change.action for change in result.objects] == ["applied"] * len(expected)
     assert ("wait_for", ("Deployment", "tenant-c", "inference")) in api.calls
     assert result.ready_replicas == 1
-    assert result.service_url == "http://inference.tenant-c.svc.cluster.local:80"
+    assert result.service_url == "http://inference.tenant-c.svc:80"
     assert any("port-forward" in command for command in result.next_commands)
 
 
@@ -230,31 +230,6 @@ def test_a_rollout_that_never_completes_times_out_with_a_hint():
         svc.add_tenant(api, TenantSpec.create("tenant-c"), NullStatus(), timeout=5)
     assert "did not finish rolling out within 5s" in caught.value.message
     assert "kubectl -n tenant-c get pods" in caught.value.hint
-
-
-def test_progress_deadline_exceeded_fails_the_wait():
-    deployment = {
-        "metadata": {"name": "inference", "namespace": "t", "generation": 1},
-        "status": {"conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]},
-    }
-    with pytest.raises(svc.RolloutFailed, match="exceeded its progress deadline"):
-        svc.rollout_complete(deployment)
-
-
-@pytest.mark.parametrize(
-    ("generation", "status", "complete"),
-    [
-        (2, {"observedGeneration": 1, "updatedReplicas": 1, "replicas": 1, "availableReplicas": 1}, False),
-        (1, {"observedGeneration": 1, "updatedReplicas": 0, "replicas": 1, "availableReplicas": 1}, False),
-        (1, {"observedGeneration": 1, "updatedReplicas": 1, "replicas": 2, "availableReplicas": 1}, False),
-        (1, {"observedGeneration": 1, "updatedReplicas": 1, "replicas": 1, "availableReplicas": 0}, False),
-        (1, {"observedGeneration": 1, "updatedReplicas": 1, "replicas": 1, "availableReplicas": 1}, True),
-    ],
-)
-def test_rollout_complete(generation, status, complete):
-    deployment = {"metadata": {"generation": generation}, "spec": {"replicas": 1}, "status": status}
-    assert svc.rollout_complete(deployment) is complete
-    assert svc.rollout_complete(None) is False
 
 
 def test_ctrl_c_during_the_wait_says_what_was_done(api):

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError, NoCredentialsError
 from mlopsctl import constants as C
 from mlopsctl.adapters.fakes import FakeKubeApi
 from mlopsctl.adapters.s3 import map_errors
+from mlopsctl.analysis import workload
 from mlopsctl.errors import Conflict, Forbidden, MlopsctlError, NotFound, UsageError
 from mlopsctl.manifests.tenant import TenantSpec, render_tenant
 from mlopsctl.services import model_registry as registry
@@ -71,14 +72,18 @@ def _deployment(generation=2, observed=2, replicas=2, updated=2, available=2, co
     }
 
 
-def test_rollout_judgement():
-    assert registry._rollout_state(_deployment()) == (True, None)
-    assert registry._rollout_state(_deployment(observed=1)) == (False, None)
-    assert registry._rollout_state(_deployment(replicas=3)) == (False, None)  # old pods still around
-    assert registry._rollout_state(_deployment(available=1)) == (False, None)
+def test_rollout_judgement_is_the_shared_rule():
+    def judged(deployment):
+        state = workload.rollout_state(deployment)
+        return state.complete, state.failure
+
+    assert judged(_deployment()) == (True, None)
+    assert judged(_deployment(observed=1)) == (False, None)
+    assert judged(_deployment(replicas=3)) == (False, None)  # old pods still around
+    assert judged(_deployment(available=1)) == (False, None)
     stuck = {"type": "Progressing", "reason": "ProgressDeadlineExceeded", "message": "timed out"}
-    assert registry._rollout_state(_deployment(conditions=[stuck])) == (False, "timed out")
-    assert registry._rollout_state(None) == (False, "the Deployment disappeared")
+    assert judged(_deployment(conditions=[stuck])) == (False, "timed out")
+    assert judged(None) == (False, None)
 
 
 def test_served_versions_come_from_the_pod_templates():

@@ -181,7 +181,8 @@ class _ReadyApi(FakeKubeApi):
             stored = self.objects[
                 self.key("apps/v1", "Deployment", obj["metadata"]["name"], obj["metadata"]["namespace"])
             ]
-            stored["status"] = {"availableReplicas": 1, "readyReplicas": 1, "observedGeneration": 1}
+            stored["status"] = {"availableReplicas": 1, "readyReplicas": 1, "observedGeneration": 1,
+                                "replicas": 1, "updatedReplicas": 1}  # fmt: skip
         return applied
 
 

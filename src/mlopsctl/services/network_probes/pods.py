@@ -15,6 +15,7 @@ from typing import Any
 
 from mlopsctl import constants as c
 from mlopsctl.adapters.base import KubeApi
+from mlopsctl.analysis import workload
 from mlopsctl.errors import Forbidden, MlopsctlError
 from mlopsctl.manifests.probe_pods import (
     ProbePodValues,
@@ -23,6 +24,7 @@ from mlopsctl.manifests.probe_pods import (
     scratch_namespace,
     scratch_namespace_name,
 )
+from mlopsctl.services import platform_image
 from mlopsctl.services.network_probes.snapshot import running
 
 DEFAULT_START_TIMEOUT = 90.0
@@ -41,17 +43,17 @@ class ProbePods:
 
 
 def tenant_images(api: KubeApi, tenants: Sequence[str]) -> dict[str, str]:
-    """The image each tenant's inference Deployment runs (one list for all tenants)."""
+    """The image each tenant's probe pods run: the platform image `cluster up` recorded (the one the nodes can
+    pull), else the image the tenant's inference Deployment runs (one list for all tenants)."""
+    record = platform_image.read_platform_image(api)
     images: dict[str, str] = {}
     for deployment in api.list("apps/v1", "Deployment", None, f"{c.NAME_LABEL}={c.APP_NAME}"):
         namespace = deployment["metadata"].get("namespace")
         if namespace not in tenants or deployment["metadata"].get("name") != c.APP_NAME:
             continue
-        containers = (((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
-        image = next((ct.get("image") for ct in containers if ct.get("name") == c.APP_NAME), None)
-        image = image or (containers[0].get("image") if containers else None)
+        image = workload.container_image(deployment)
         if image:
-            images[namespace] = image
+            images[namespace] = record.image if record is not None else image
     return images
 
 

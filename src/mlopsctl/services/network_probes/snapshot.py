@@ -10,6 +10,7 @@ from typing import Any
 
 from mlopsctl import constants as c
 from mlopsctl.adapters.base import KubeApi
+from mlopsctl.analysis import workload
 from mlopsctl.analysis.inventory import peer_from_object
 from mlopsctl.analysis.isolation import APISERVER_ROLE
 from mlopsctl.analysis.netpol import ContainerPort, Network, Peer, PolicyError, parse_policy
@@ -31,8 +32,11 @@ class ClusterSnapshot:
 
 def live_tenants(api: KubeApi, wanted: Sequence[str] | None) -> tuple[list[dict[str, Any]], list[str]]:
     namespaces = api.list("v1", "Namespace")
+    # A tenant being deleted is neither probed nor a target: its pods are going and it takes no probe pods.
     tenants = sorted(
-        ns["metadata"]["name"] for ns in namespaces if c.TENANT_LABEL in ((ns["metadata"].get("labels")) or {})
+        ns["metadata"]["name"]
+        for ns in workload.live(namespaces)
+        if c.TENANT_LABEL in ((ns["metadata"].get("labels")) or {})
     )
     if wanted:
         missing = [name for name in wanted if name not in tenants]
