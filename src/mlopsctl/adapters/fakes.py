@@ -10,7 +10,7 @@ from typing import Any
 
 from mlopsctl.adapters.base import AccessReview, ExecResult, KubeObject
 from mlopsctl.constants import NAMESPACE_NAME_LABEL
-from mlopsctl.errors import NotFound
+from mlopsctl.errors import Forbidden, NotFound
 
 _CLUSTER_SCOPED = {
     "Namespace",
@@ -95,6 +95,7 @@ class FakeKubeApi:
             raise error
         if not self.has_kind(obj["apiVersion"], obj["kind"]):
             raise NotFound(f"the server does not serve {obj['apiVersion']} {obj['kind']}")
+        self._refuse_in_terminating_namespace(obj)
         obj = copy.deepcopy(obj)
         if obj["kind"] == "Namespace":  # the API server sets this label on every namespace
             obj["metadata"].setdefault("labels", {})[NAMESPACE_NAME_LABEL] = obj["metadata"]["name"]
@@ -105,6 +106,19 @@ class FakeKubeApi:
         if dry_run:
             return obj
         return copy.deepcopy(self.add(obj))
+
+    def _refuse_in_terminating_namespace(self, obj: KubeObject) -> None:
+        """As the API server does: a namespace being deleted takes no new content (403, not 409)."""
+        namespace = obj["metadata"].get("namespace")
+        if is_cluster_scoped(obj["kind"]) or not namespace:
+            return
+        holder = self.objects.get(self.key("v1", "Namespace", namespace, None)) or {}
+        if (holder.get("status") or {}).get("phase") == "Terminating":
+            raise Forbidden(
+                f"applying {obj['kind']} {namespace}/{obj['metadata']['name']}: forbidden: unable to create new "
+                f"content in namespace {namespace} because it is being terminated",
+                hint="ask a cluster admin for this permission, or use --context",
+            )
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> KubeObject | None:
         self.calls.append(("get", (kind, namespace, name)))

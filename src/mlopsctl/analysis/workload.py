@@ -287,10 +287,13 @@ def crash_looping(pods: Sequence[KubeObject]) -> list[str]:
 
 def summarize(causes: Sequence[Cause]) -> tuple[str, str | None]:
     """(one line naming every distinct cause, the hint of the first) for an error message."""
-    distinct: dict[tuple[str, str], Cause] = {}
+    distinct: dict[tuple[str, str], list[Cause]] = {}
     for cause in causes:
-        distinct.setdefault((cause.reason, cause.message), cause)
+        distinct.setdefault((cause.reason, cause.message), []).append(cause)
     if not distinct:
         return "", None
-    first = next(iter(distinct.values()))
-    return "; ".join(cause.describe() for cause in distinct.values()), first.hint
+    lines = []
+    for same in distinct.values():
+        more = f" (and {len(same) - 1} more pod{'s' if len(same) > 2 else ''})" if len(same) > 1 else ""
+        lines.append(same[0].describe().replace(":", more + ":", 1) if more else same[0].describe())
+    return "; ".join(lines), next(iter(distinct.values()))[0].hint

@@ -91,6 +91,32 @@ _REFERENCE = re.compile(
 )
 
 
+_PUSH_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
+
+
+def pushed_digest(output: str) -> str | None:
+    """The digest `docker push` printed (`0.1.0: digest: sha256:... size: 1234`), or None."""
+    found = _PUSH_DIGEST.findall(output or "")
+    return found[-1] if found else None
+
+
+def manifest_digest(output: str) -> str:
+    """The digest in `docker manifest inspect -v` output (one descriptor, or a list for a multi-platform
+    index); "" when the registry answered without one."""
+    import json
+
+    try:
+        data = json.loads(output)
+    except ValueError:
+        return ""
+    entries = data if isinstance(data, list) else [data]
+    for entry in entries:
+        digest = ((entry or {}).get("Descriptor") or {}).get("digest") if isinstance(entry, dict) else None
+        if isinstance(digest, str) and digest.startswith("sha256:"):
+            return digest
+    return ""
+
+
 def validate_reference(reference: str, flag: str) -> str:
     """A docker image reference (`[registry/]name[:tag]`, lower-case repository); UsageError naming the flag."""
     if not _REFERENCE.match(reference):

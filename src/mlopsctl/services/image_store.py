@@ -76,9 +76,26 @@ class Images:
             self.docker.client.image.save(list(references), output=path)
         return path
 
-    def push(self, reference: str) -> None:
+    def push(self, reference: str) -> str | None:
+        """`docker push`; the digest the registry answered, when it said."""
         from mlopsctl.adapters.runner import failure
+        from mlopsctl.services.image import pushed_digest
 
         result = self._make_runner().run(["docker", "push", reference], timeout=1800, check=False)
         if result.returncode != 0:
             raise failure(result, f"docker push {reference} failed", hint="log in first: docker login REGISTRY")
+        return pushed_digest(result.stdout)
+
+    def tag(self, source: str, target: str) -> None:
+        from mlopsctl.adapters.docker import docker_errors
+
+        with docker_errors(f"docker tag {source} {target} failed"):
+            self.docker.client.image.tag(source, target)
+
+    def remote_digest(self, reference: str) -> str | None:
+        """The registry's digest of `reference` ("" when it has it without naming one); None when it has not."""
+        from mlopsctl.services.image import manifest_digest
+
+        argv = ["docker", "manifest", "inspect", "--insecure", "-v", reference]
+        result = self._make_runner().run(argv, timeout=120, check=False)
+        return manifest_digest(result.stdout) if result.returncode == 0 else None

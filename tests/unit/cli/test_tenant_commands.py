@@ -159,3 +159,43 @@ def test_no_kubeconfig_is_a_clear_error(cli, tmp_path):
     assert result.exit_code == ExitCode.CLUSTER_UNREACHABLE
     assert "no kubeconfig found" in result.stderr
     assert "hint: create a cluster with `mlopsctl cluster up`" in result.stderr
+
+
+def _image(api, tenant):
+    deployment = api.get("apps/v1", "Deployment", "inference", tenant)
+    return deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+
+
+def test_re_adding_keeps_earlier_options_and_reset_drops_them(cli, api):
+    pushed = "localhost:5000/mlopsctl/inference:0.1.0-abc"
+    added = cli("tenant", "add", "tenant-b", "--image", pushed, "--max-replicas", "4", "--cpu-limit", "1")
+    assert added.exit_code == ExitCode.OK, added.stderr
+
+    again = cli("-o", "json", "tenant", "add", "tenant-b", "--min-replicas", "3")
+    assert again.exit_code == ExitCode.OK, again.stderr
+    assert json.loads(again.stdout)["spec_changes"][0] == "min_replicas: 2 -> 3"
+    hpa = api.get("autoscaling/v2", "HorizontalPodAutoscaler", "inference", "tenant-b")["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 4)
+    assert _image(api, "tenant-b") == pushed
+
+    diff = cli("tenant", "add", "tenant-b", "--reset", "--diff")
+    assert diff.exit_code == ExitCode.OK, diff.stderr
+    assert "tenant tenant-b: max_replicas: 4 -> 10" in diff.stderr  # the spec difference, then the object diff
+    assert "+  maxReplicas: 10" in diff.stdout
+    assert _image(api, "tenant-b") == pushed  # --diff changes nothing
+
+    reset = cli("tenant", "add", "tenant-b", "--reset")
+    assert reset.exit_code == ExitCode.OK, reset.stderr
+    assert _image(api, "tenant-b") == c.DEFAULT_IMAGE  # this fake is a Kind cluster: the loaded version tag
+
+
+def test_add_on_an_adopted_cluster_uses_the_registry_setting(cli, api):
+    api.objects.clear()  # no Kind node, no record: only the registry setting says what the nodes can pull
+    result = cli("tenant", "add", "tenant-c", env={"MLOPSCTL_REGISTRY": "localhost:5000"})
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert _image(api, "tenant-c") == f"localhost:5000/{c.DEFAULT_IMAGE}"
+
+    refused = cli("tenant", "add", "tenant-d")
+    assert refused.exit_code == ExitCode.PREREQUISITE_MISSING
+    assert "no inference image is known for this cluster" in refused.stderr
+    assert api.get("v1", "Namespace", "tenant-d") is None

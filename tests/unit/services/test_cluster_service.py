@@ -73,8 +73,18 @@ class FakeImages:
         path.write_text("tar")
         return path
 
+    remote: dict[str, str] = field(default_factory=dict)  # reference -> digest the registry holds
+
     def push(self, reference):
         self.calls.append(("push", reference))
+        return "sha256:" + "d" * 64
+
+    def tag(self, source, target):
+        self.calls.append(("tag", source, target))
+        self.local.add(target)
+
+    def remote_digest(self, reference):
+        return self.remote.get(reference)
 
 
 class PlatformFake(FakeKubeApi):
@@ -398,3 +408,59 @@ def test_a_rerun_keeps_what_was_changed_on_a_default_tenant():
     template = api.get("apps/v1", "Deployment", "inference", "tenant-a")["spec"]["template"]
     assert template["metadata"]["annotations"][c.MODEL_VERSION_ANNOTATION] == "v7"
     assert template["spec"]["containers"][0]["image"] == BUILT
+
+
+def _record(api):
+    return api.get("v1", "ConfigMap", c.PLATFORM_CONFIGMAP, c.SYSTEM_NAMESPACE)["data"]
+
+
+def test_up_records_the_image_it_loaded_or_pushed_for_tenant_add():
+    deps, api, *_ = make()
+    svc.cluster_up(svc.ClusterUpRequest(), deps, NullStatus())
+    assert (_record(api)["image"], _record(api)["source"]) == (BUILT, "kind")
+
+    deps, api, *_ = make()
+    svc.cluster_up(svc.ClusterUpRequest(context="prod", registry="localhost:5000"), deps, NullStatus())
+    record = _record(api)
+    assert (record["image"], record["source"]) == (f"localhost:5000/{BUILT}", "registry")
+    assert record["digest"] == "sha256:" + "d" * 64
+    assert record["tags"] == f"localhost:5000/{BUILT},localhost:5000/{c.DEFAULT_IMAGE}"
+
+
+def test_skip_build_with_a_registry_pushes_the_local_image():
+    """The adopted-cluster failure: `--skip-build --registry R` skipped the push, tenants pulled a missing tag."""
+    images = FakeImages(local={c.DEFAULT_IMAGE})  # built earlier without a registry
+    deps, api, kind, images, _ = make(images=images)
+    request = svc.ClusterUpRequest(context="prod", registry="localhost:5000", skip_build=True)
+
+    result = svc.cluster_up(request, deps, NullStatus())
+
+    target = f"localhost:5000/{c.DEFAULT_IMAGE}"
+    assert ("tag", c.DEFAULT_IMAGE, target) in images.calls and ("push", target) in images.calls
+    assert ("build", "localhost:5000") not in images.calls
+    step = next(s for s in result.steps if s.name == "push the image")
+    assert step.state == "done" and "pushed the local" in step.detail
+    assert _record(api)["image"] == target
+    deployment = api.get("apps/v1", "Deployment", "inference", "tenant-a")
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == target
+
+
+def test_skip_build_with_a_registry_that_already_has_the_tag_says_so():
+    target = f"localhost:5000/{c.DEFAULT_IMAGE}"
+    images = FakeImages(remote={target: "sha256:" + "e" * 64})
+    deps, api, _, images, _ = make(images=images)
+    result = svc.cluster_up(
+        svc.ClusterUpRequest(context="prod", registry="localhost:5000", skip_build=True), deps, NullStatus()
+    )
+    step = next(s for s in result.steps if s.name == "push the image")
+    assert "already has" in step.detail and not [call for call in images.calls if call[0] == "push"]
+    assert _record(api)["digest"] == "sha256:" + "e" * 64
+
+
+def test_skip_build_with_a_registry_and_no_image_anywhere_is_refused_first():
+    deps, api, _, images, contexts = make()
+    with pytest.raises(UsageError, match="neither in the local Docker nor in the registry"):
+        svc.cluster_up(
+            svc.ClusterUpRequest(context="prod", registry="localhost:5000", skip_build=True), deps, NullStatus()
+        )
+    assert contexts == []

@@ -282,3 +282,57 @@ def test_an_unexpected_error_still_deletes_the_job():
     with pytest.raises(RuntimeError, match="bug in a callback"):
         run(api, on_progress=broken)
     assert api.leftovers() == []
+
+
+class Capturing(FakeCluster):
+    """Keeps the Job as applied, and can leave its pod Pending with the scheduler's reason."""
+
+    def __init__(self, unschedulable: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.unschedulable = unschedulable
+        self.jobs: list[dict] = []
+
+    def apply(self, obj, *, force=False, dry_run=False):
+        applied = super().apply(obj, force=force, dry_run=dry_run)
+        if obj["kind"] == "Job":
+            self.jobs.append(obj)
+            if self.unschedulable:
+                pod = self.objects[self.key("v1", "Pod", f"{JOB}-pod", "tenant-a")]
+                pod["status"] = {"phase": "Pending", "conditions": [
+                    {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": self.unschedulable}
+                ]}  # fmt: skip
+        return applied
+
+
+def _job_image(api: Capturing) -> str:
+    return api.jobs[0]["spec"]["template"]["spec"]["containers"][0]["image"]
+
+
+def test_the_load_generator_runs_the_recorded_platform_image_else_the_tenants():
+    from mlopsctl.services import platform_image
+
+    plain = Capturing()
+    run(plain)
+    assert _job_image(plain) == "mlopsctl/inference:0.1.0-abc"  # no record: the tenant's own image
+
+    recorded = Capturing()
+    pushed = "localhost:5000/mlopsctl/inference:0.1.0-def"
+    platform_image.record_platform_image(recorded, platform_image.PlatformImage(pushed, "registry"))
+    run(recorded)
+    assert _job_image(recorded) == pushed
+
+    explicit = Capturing()
+    run(explicit, image="r.example/x:1")
+    assert _job_image(explicit) == "r.example/x:1"
+
+
+def test_a_pod_that_cannot_be_scheduled_names_the_schedulers_reason():
+    api = Capturing(unschedulable="0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available")
+    clock = iter(range(0, 1000, 10))
+    with pytest.raises(ClusterError) as caught:
+        run(api, start_timeout=30, clock=lambda: float(next(clock)))
+    assert "did not start within 30s: pod loadtest-test01-pod: Unschedulable: 0/3 nodes are available: 3 " in (
+        caught.value.message
+    )
+    assert "--cpu-request" in caught.value.hint
+    assert api.leftovers() == []

@@ -995,3 +995,15 @@ def test_object_store_that_admits_only_granted_tenants_passes():
     assert report.passed, [(c.name, c.observed, c.detail) for c in report.checks if not c.passed]
     s3 = _by_name(report, f"tenant-b/inference-b1 -> object store service object-store/s3 {STORE_SERVICE_IP}")[0]
     assert s3.expected == "denied" and s3.observed.startswith("blocked")
+
+
+def test_live_tenants_leave_out_namespaces_being_deleted():
+    from mlopsctl import constants as const
+    from mlopsctl.adapters.fakes import FakeKubeApi
+    from mlopsctl.services.verify_network import live_tenants
+
+    api = FakeKubeApi()
+    for name, phase in (("tenant-a", "Active"), ("tenant-gone", "Terminating")):
+        api.add({"apiVersion": "v1", "kind": "Namespace", "status": {"phase": phase},
+                 "metadata": {"name": name, "labels": {const.TENANT_LABEL: name}}})  # fmt: skip
+    assert live_tenants(api, None)[1] == ["tenant-a"]

@@ -12,7 +12,7 @@ from mlopsctl import constants as C
 from mlopsctl.adapters.fakes import FakeKubeApi
 from mlopsctl.adapters.s3 import map_errors
 from mlopsctl.analysis import workload
-from mlopsctl.errors import Conflict, Forbidden, MlopsctlError, NotFound, UsageError
+from mlopsctl.errors import ClusterError, Conflict, Forbidden, MlopsctlError, NotFound, UsageError
 from mlopsctl.manifests.tenant import TenantSpec, render_tenant
 from mlopsctl.services import model_registry as registry
 
@@ -198,3 +198,13 @@ def test_a_new_tenant_whose_version_does_not_load_is_not_told_to_roll_back():
     assert "keep serving" not in caught.value.message
     assert "`mlopsctl tenant set-model tenant-c VERSION`" in caught.value.hint
     assert "`mlopsctl tenant remove tenant-c`" in caught.value.hint
+
+
+def test_set_model_refuses_a_tenant_that_is_being_deleted():
+    api = FakeKubeApi()
+    for obj in render_tenant(TenantSpec.create("tenant-a")):
+        api.apply(obj)
+    namespace = api.objects[api.key("v1", "Namespace", "tenant-a", None)]
+    namespace["status"] = {"phase": "Terminating"}
+    with pytest.raises(ClusterError, match="tenant tenant-a is being deleted"):
+        registry.set_model(api, store=None, tenant="tenant-a", version="v2")  # type: ignore[arg-type]

@@ -258,3 +258,17 @@ def test_options_not_given_keep_their_installed_values_and_the_engine_cannot_swi
     with pytest.raises(UsageError, match="runs minio") as caught:
         S.resolve_spec(api, engine="seaweedfs")
     assert "storage uninstall" in caught.value.hint
+
+
+def test_install_skips_a_tenant_namespace_that_is_being_deleted(api):
+    """The adopted-cluster failure: the Secret write into a Terminating namespace got 403, read as a permission."""
+    _tenant_namespace(api, "tenant-gone")
+    gone = api.objects[api.key("v1", "Namespace", "tenant-gone", None)]
+    gone["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    gone["status"] = {"phase": "Terminating"}
+
+    result = S.install_storage(api, spec=M.StoreSpec(), wait=False, credentials=_counter())
+
+    assert result.tenants == ["tenant-a"]
+    assert api.get("v1", "Secret", C.MODEL_STORE_SECRET, "tenant-a") is not None
+    assert api.get("v1", "Secret", C.MODEL_STORE_SECRET, "tenant-gone") is None
