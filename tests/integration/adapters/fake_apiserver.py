@@ -30,9 +30,10 @@ RESOURCES: dict[tuple[str, str], list[tuple[str, str, bool]]] = {
         ("resourcequotas", "ResourceQuota", True),
         ("limitranges", "LimitRange", True),
         ("endpoints", "Endpoints", True),
+        ("events", "Event", True),
     ],
     ("discovery.k8s.io", "v1"): [("endpointslices", "EndpointSlice", True)],
-    ("apps", "v1"): [("deployments", "Deployment", True)],
+    ("apps", "v1"): [("deployments", "Deployment", True), ("replicasets", "ReplicaSet", True)],
     ("rbac.authorization.k8s.io", "v1"): [("roles", "Role", True), ("rolebindings", "RoleBinding", True)],
     ("networking.k8s.io", "v1"): [("networkpolicies", "NetworkPolicy", True)],
     ("autoscaling", "v2"): [("horizontalpodautoscalers", "HorizontalPodAutoscaler", True)],
@@ -257,6 +258,12 @@ class FakeApiServer:
         if method == "PATCH":
             if headers.get("Content-Type") != "application/apply-patch+yaml":
                 return self.status(415, "UnsupportedMediaType", f"unsupported patch type {headers.get('Content-Type')}")
+            terminating = self._terminating_namespace(path)
+            if terminating:
+                return self.status(
+                    403, "Forbidden", f"{body['kind'].lower()}s \"{body['metadata']['name']}\" is forbidden: unable to "
+                    f"create new content in namespace {terminating} because it is being terminated",
+                )  # fmt: skip
             current = self.objects.get(path)
             owner = (current or {}).get("metadata", {}).get("annotations", {}).get("fake/owner")
             if owner and query.get("force") != ["true"]:
@@ -300,6 +307,15 @@ class FakeApiServer:
                              "items": items}  # fmt: skip
             return self.status(404, "NotFound", f"{path} not found")
         return self.status(405, "MethodNotAllowed", method)
+
+    def _terminating_namespace(self, path: str) -> str | None:
+        """The namespace of an object path when that namespace is being deleted (the API then refuses with 403)."""
+        parts = path.split("/")
+        if "namespaces" not in parts or len(parts) <= parts.index("namespaces") + 2:
+            return None
+        name = parts[parts.index("namespaces") + 1]
+        namespace = self.objects.get(f"/api/v1/namespaces/{name}") or {}
+        return name if (namespace.get("status") or {}).get("phase") == "Terminating" else None
 
     @staticmethod
     def _in_collection(key: str, collection: str) -> bool:
