@@ -1,15 +1,14 @@
 """Model lifecycle on a real cluster: push two versions, pin a tenant to each, see `/` report it, roll back, and
 watch a missing version change nothing.
 
-Needs MLOPSCTL_E2E=1 and a kubeconfig (KUBECONFIG or ~/.kube/config; MLOPSCTL_CONTEXT picks a context). The
-object store is installed if it is not (`storage install` is idempotent); its S3 API is reached on the NodePort
-that the Kind config maps to 127.0.0.1, or at MLOPSCTL_S3_ENDPOINT.
+The object store is installed if it is not (`storage install` is idempotent); its S3 API is reached on the
+NodePort that Kind maps to 127.0.0.1, or at MLOPSCTL_S3_ENDPOINT. Skipped with the reason without a default
+StorageClass, without an S3 endpoint on an adopted cluster, or with MLOPSCTL_E2E_MINIMAL=1 (tests/e2e/support.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -17,20 +16,15 @@ import pytest
 
 from mlopsctl import constants as C
 from mlopsctl.errors import ExitCode
+from tests.e2e.support import S3_ENDPOINT, global_flags, unique, wait_namespace_gone
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("needs_storage")]
 
-KUBECONFIG = os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
-CONTEXT = os.environ.get("MLOPSCTL_CONTEXT")
-S3_ENDPOINT = os.environ.get("MLOPSCTL_S3_ENDPOINT")
-TENANT = "e2e-models"
-
-if os.environ.get("MLOPSCTL_E2E") != "1" or not Path(KUBECONFIG.split(os.pathsep)[0]).is_file():
-    pytest.skip("needs MLOPSCTL_E2E=1 and a kubeconfig", allow_module_level=True)
+TENANT = unique("models")
 
 
 def _global() -> list[str]:
-    return ["--kubeconfig", KUBECONFIG, *(["--context", CONTEXT] if CONTEXT else [])]
+    return global_flags()
 
 
 def _env() -> dict[str, str]:
@@ -38,10 +32,8 @@ def _env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def api():
-    from mlopsctl.adapters.kube import connect
-
-    return connect(CONTEXT, KUBECONFIG)
+def api(kube):
+    return kube
 
 
 def _ready_pods(api) -> list[str]:
@@ -122,9 +114,9 @@ def test_push_set_model_see_it_served_and_roll_back(cli, api, tmp_path):
         pushed = cli(*g, "model", "push", str(directory), env=_env())
         assert pushed.exit_code == ExitCode.OK, pushed.stderr
 
-    added = cli(*g, "tenant", "add", TENANT, "--min-replicas", "1", "--max-replicas", "2", "--timeout", "300")
-    assert added.exit_code == ExitCode.OK, added.stderr
     try:
+        added = cli(*g, "tenant", "add", TENANT, "--min-replicas", "1", "--max-replicas", "2", "--timeout", "300")
+        assert added.exit_code == ExitCode.OK, added.stderr
         result = cli(*g, "tenant", "set-model", TENANT, first, "--timeout", "300", env=_env())
         assert result.exit_code == ExitCode.OK, result.stderr
         _eventually_served(api, first)
@@ -163,6 +155,7 @@ def test_push_set_model_see_it_served_and_roll_back(cli, api, tmp_path):
         _eventually_served(api, first)
     finally:
         cli(*g, "tenant", "remove", TENANT, "--yes", "--timeout", "300")
+        wait_namespace_gone(api, TENANT)
 
 
 def test_tenant_add_with_a_model_reads_the_store_from_secret_files_and_remove_revokes_it(cli, api, tmp_path):
@@ -175,7 +168,7 @@ def test_tenant_add_with_a_model_reads_the_store_from_secret_files_and_remove_re
     from mlopsctl.services import storage
 
     g = _global()
-    tenant = "e2e-model-add"
+    tenant = unique("model-add")
     assert cli(*g, "storage", "install", "--timeout", "300").exit_code == ExitCode.OK
     version = f"e2e-{time.strftime('%Y%m%d%H%M%S')}-add"
     directory = tmp_path / version

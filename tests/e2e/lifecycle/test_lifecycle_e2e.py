@@ -1,9 +1,10 @@
-"""The cluster and tenant lifecycle on a real cluster: `cluster up` (creates or reuses), `tenant add tenant-c`,
-`tenant list`, `tenant status`, refusal to touch an unmanaged namespace, `tenant remove tenant-c`, and
-`cluster down` on a throwaway one-node Kind cluster (the shared cluster is left for the other e2e tests).
+"""The cluster and tenant lifecycle on a real cluster: `cluster up` (creates or reuses, records the image the
+nodes can run), `tenant add` (the recorded image, options kept on a re-add), `tenant list`, `tenant status`,
+refusal to touch an unmanaged namespace, `tenant remove`, and `cluster down` on a throwaway one-node Kind cluster
+(the shared cluster is left for the other e2e tests).
 
-Runs with MLOPSCTL_E2E=1 and either `kind` on PATH (Kind mode) or MLOPSCTL_E2E_CONTEXT (+ MLOPSCTL_E2E_REGISTRY)
-naming an existing cluster to adopt. MLOPSCTL_E2E_MINIMAL=1 skips monitoring and storage in `cluster up`.
+Runs with either `kind` on PATH (Kind mode) or MLOPSCTL_E2E_CONTEXT (+ MLOPSCTL_E2E_REGISTRY) naming an existing
+cluster to adopt; MLOPSCTL_E2E_MINIMAL=1 skips monitoring and storage in `cluster up` (tests/e2e/support.py).
 """
 
 from __future__ import annotations
@@ -11,49 +12,37 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 
 from mlopsctl import constants as c
 from mlopsctl.errors import ExitCode
+from tests.e2e.support import CONTEXT, HOME, KUBECONFIG, MINIMAL, REGISTRY, unique, wait_namespace_gone
 
 pytestmark = pytest.mark.e2e
 
-# Read before the `cli` fixture clears them from the environment.
-KUBECONFIG = os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
-CONTEXT = os.environ.get("MLOPSCTL_E2E_CONTEXT")
-REGISTRY = os.environ.get("MLOPSCTL_E2E_REGISTRY")
-HOME = os.environ.get("MLOPSCTL_HOME")
-MINIMAL = os.environ.get("MLOPSCTL_E2E_MINIMAL") == "1"
 KUBERNETES_VERSION = os.environ.get("KUBERNETES_VERSION")
-TENANT = "tenant-c"
+TENANT = unique("life")
 # What `cluster up` reported, for the tests after it (they run in file order).
 STATE: dict[str, str] = {}
-UNMANAGED = "e2e-unmanaged"
+UNMANAGED = unique("unmanaged")
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _enabled():
-    if os.environ.get("MLOPSCTL_E2E") != "1":
-        pytest.skip("set MLOPSCTL_E2E=1 to run against a real cluster")
     if CONTEXT is None and shutil.which("kind") is None:
         pytest.skip("neither kind on PATH nor MLOPSCTL_E2E_CONTEXT")
 
 
 @pytest.fixture
-def run(cli, monkeypatch):
-    """The real CLI with the developer's kubeconfig and mlopsctl home (the `cli` fixture hides both)."""
-    if HOME:
-        monkeypatch.setenv("MLOPSCTL_HOME", HOME)
+def run(e2e_cli):
+    return e2e_cli
 
-    def invoke(*args: str, input: str | None = None):
-        flags = ["--kubeconfig", KUBECONFIG, *(["--context", CONTEXT] if CONTEXT else [])]
-        result = cli(*flags, *args, input=input)
-        print(result.stderr)
-        return result
 
-    return invoke
+def kube_api():
+    from mlopsctl.adapters.kube import connect
+
+    return connect(CONTEXT, KUBECONFIG)
 
 
 def json_of(result) -> dict:
@@ -72,6 +61,8 @@ def test_cluster_up_creates_or_reuses_the_cluster(run):
 
     up = json_of(run(*args))
     STATE["image"] = up["image"]
+    record = kube_api().get("v1", "ConfigMap", c.PLATFORM_CONFIGMAP, c.SYSTEM_NAMESPACE)
+    assert record is not None and record["data"]["image"] == up["image"]
 
     assert up["tenants"] == list(c.DEFAULT_TENANTS)
     states = {step["name"]: step["state"] for step in up["steps"]}
@@ -86,25 +77,30 @@ def test_cluster_up_creates_or_reuses_the_cluster(run):
 
 
 def test_cluster_up_again_reuses_everything(run):
-    args = ["-o", "json", "cluster", "up", "--no-monitoring", "--no-storage", "--timeout", "600"]
-    # Kind: the image built above is reused as it is; adopted: it is rebuilt (cached) and pushed again.
-    args += ["--registry", REGISTRY] if REGISTRY else ["--skip-build"]
+    args = ["-o", "json", "cluster", "up", "--no-monitoring", "--no-storage", "--timeout", "600", "--skip-build"]
+    # Kind: the image built above is loaded again as it is; adopted: the local image is pushed to the registry.
+    args += ["--registry", REGISTRY] if REGISTRY else []
     again = json_of(run(*args))
     assert again["created"] is False
     if again["mode"] == "kind":
         assert next(s for s in again["steps"] if s["name"].startswith("create cluster"))["state"] == "reused"
+    else:
+        push = next(s for s in again["steps"] if s["name"] == "push the image")
+        assert push["state"] == "done" and REGISTRY in push["detail"]
 
 
 def test_tenant_add_is_idempotent_and_rolls_out(run):
-    spec = ["--max-replicas", "4", *(["--image", STATE["image"]] if "image" in STATE else [])]
-    first = json_of(run("-o", "json", "tenant", "add", TENANT, *spec, "--timeout", "600"))
+    # No --image: the tenant runs the image `cluster up` recorded (on an adopted cluster: the pushed one).
+    first = json_of(run("-o", "json", "tenant", "add", TENANT, "--max-replicas", "4", "--timeout", "600"))
     assert first["objects"][0]["kind"] == "Namespace"
     assert first["ready_replicas"] >= 1
 
-    second = json_of(run("-o", "json", "tenant", "add", TENANT, *spec, "--timeout", "600"))
+    # A re-add without flags keeps every option given before.
+    second = json_of(run("-o", "json", "tenant", "add", TENANT, "--timeout", "600"))
     assert not [o for o in second["objects"] if o["action"] in ("pruned", "skipped") and o["kind"] != "ServiceMonitor"]
+    assert second["spec_changes"] == []
 
-    diff = run("tenant", "add", TENANT, *spec, "--diff")
+    diff = run("tenant", "add", TENANT, "--diff")
     assert diff.exit_code == ExitCode.OK, diff.stderr
     assert "maxReplicas" not in diff.stdout  # nothing to change
 
@@ -121,9 +117,7 @@ def test_tenant_list_and_status(run):
 
 
 def test_an_unmanaged_namespace_is_refused(run):
-    from mlopsctl.adapters.kube import connect
-
-    api = connect(CONTEXT, KUBECONFIG)
+    api = kube_api()
     api.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": UNMANAGED}})
     try:
         added = run("tenant", "add", UNMANAGED)
@@ -133,7 +127,7 @@ def test_an_unmanaged_namespace_is_refused(run):
         assert removed.exit_code == ExitCode.CLUSTER_UNREACHABLE
         assert api.get("v1", "Namespace", UNMANAGED) is not None
     finally:
-        api.delete("v1", "Namespace", UNMANAGED)
+        wait_namespace_gone(api, UNMANAGED)
 
 
 def test_tenant_remove(run):

@@ -1,57 +1,37 @@
 """`mlopsctl loadtest` on a real cluster: the in-cluster Job reaches the tenant's Service through its
 NetworkPolicies, reports, and leaves nothing behind; under enough load the HPA scales out.
 
-Needs MLOPSCTL_E2E=1 and a kubeconfig (KUBECONFIG or ~/.kube/config; MLOPSCTL_CONTEXT picks a context) of a
-cluster made by `mlopsctl cluster up` (metrics-server, the inference image on the nodes). Set
-MLOPSCTL_E2E_LOAD=1 to also drive load until the HPA adds replicas (a few minutes).
+Needs metrics-server and the inference image recorded by `mlopsctl cluster up` (see tests/e2e/support.py for
+the flags). Set MLOPSCTL_E2E_LOAD=1 to also drive load until the HPA adds replicas (a few minutes).
 """
 
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from mlopsctl import constants as c
+from tests.e2e.support import LOAD, global_flags, tenant, unique
 
 pytestmark = pytest.mark.e2e
 
-KUBECONFIG = os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
-CONTEXT = os.environ.get("MLOPSCTL_CONTEXT")
-LOAD = os.environ.get("MLOPSCTL_E2E_LOAD") == "1"
-TENANT = "e2e-load"
-
-if os.environ.get("MLOPSCTL_E2E") != "1" or not Path(KUBECONFIG.split(os.pathsep)[0]).is_file():
-    pytest.skip("needs MLOPSCTL_E2E=1 and a kubeconfig", allow_module_level=True)
+TENANT = unique("load")
 
 
 def _global() -> list[str]:
-    return ["--kubeconfig", KUBECONFIG, *(["--context", CONTEXT] if CONTEXT else [])]
+    return global_flags()
 
 
 @pytest.fixture(scope="module")
-def api():
-    from mlopsctl.adapters.kube import connect
-
-    return connect(CONTEXT, KUBECONFIG)
+def api(kube):
+    return kube
 
 
-@pytest.fixture(scope="module")
-def tenant(api):
-    from typer.testing import CliRunner
-
-    from mlopsctl.cli.app import app
-
-    runner = CliRunner()
-    result = runner.invoke(
-        app,
-        [*_global(), "-q", "tenant", "add", TENANT, "--min-replicas", "1", "--max-replicas", "4", "--timeout", "300"],
-    )
-    assert result.exit_code == 0, result.stderr
-    yield TENANT
-    runner.invoke(app, [*_global(), "-q", "tenant", "remove", TENANT, "--yes", "--no-wait"])
+@pytest.fixture(scope="module", name="tenant")
+def tenant_fixture():
+    with tenant(TENANT, "--min-replicas", "1", "--max-replicas", "4") as name:
+        yield name
 
 
 def _leftovers(api) -> list[str]:

@@ -1,44 +1,39 @@
 """The rendered tenant objects on a real API server: every object passes server-side validation (server-side
 apply, dry run), and a pod built from the Deployment's template is admitted by Pod Security `restricted`.
 
-Needs MLOPSCTL_E2E=1 and a kubeconfig (KUBECONFIG or ~/.kube/config; MLOPSCTL_CONTEXT picks a context). Only the
-Namespace is really created (a dry run cannot create objects inside a namespace that does not exist); it is
-deleted at the end.
+Only the Namespace and the ServiceAccount are really created: a dry run cannot create objects inside a namespace
+that does not exist, and the API server looks the pod's ServiceAccount up before it admits the pod ("error
+looking up service account"). The namespace (unique per run) is deleted at the end, and waited for.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from mlopsctl.manifests.tenant import TenantSpec, render_tenant
+from tests.e2e.support import unique, wait_namespace_gone
 
 pytestmark = pytest.mark.e2e
 
-KUBECONFIG = os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
-CONTEXT = os.environ.get("MLOPSCTL_CONTEXT")
-TENANT = "e2e-render"
-
-if os.environ.get("MLOPSCTL_E2E") != "1" or not Path(KUBECONFIG.split(os.pathsep)[0]).is_file():
-    pytest.skip("needs MLOPSCTL_E2E=1 and a kubeconfig", allow_module_level=True)
+TENANT = unique("render")
 
 
 @pytest.fixture(scope="module")
-def api():
-    from mlopsctl.adapters.kube import connect
-
-    return connect(CONTEXT, KUBECONFIG)
+def api(kube):
+    return kube
 
 
 @pytest.fixture(scope="module")
 def objects(api):
     monitored = api.has_kind("monitoring.coreos.com/v1", "ServiceMonitor")
     rendered = render_tenant(TenantSpec.create(TENANT, service_monitor=monitored, max_replicas=3))
-    api.apply(rendered[0])
-    yield rendered
-    api.delete("v1", "Namespace", TENANT)
+    try:
+        for obj in rendered:
+            if obj["kind"] in ("Namespace", "ServiceAccount"):
+                api.apply(obj)
+        yield rendered
+    finally:
+        wait_namespace_gone(api, TENANT)
 
 
 def test_every_object_passes_server_side_validation(api, objects):

@@ -2,24 +2,23 @@
 scraped, Grafana serves the dashboard behind the generated password, Prometheus runs mlopsctl's rules and no
 control-plane "down" alert fires on a healthy Kind cluster.
 
-Runs with MLOPSCTL_E2E=1 and a kubeconfig whose current context (or --context via MLOPSCTL_CONTEXT) is the cluster;
-Grafana and Prometheus are reached on the NodePorts Kind maps to 127.0.0.1.
+Skipped with the reason when helm is missing or MLOPSCTL_E2E_MINIMAL=1 (see tests/e2e/support.py); Grafana and
+Prometheus are reached on the NodePorts Kind maps to 127.0.0.1, so those two tests need a Kind cluster.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
 import time
-from pathlib import Path
 
 import pytest
 
 from mlopsctl import constants as c
 from mlopsctl.manifests import monitoring as manifests
+from tests.e2e.support import is_kind
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("needs_monitoring")]
 
 GRAFANA = f"http://127.0.0.1:{c.GRAFANA_NODE_PORT}"
 PROMETHEUS = f"http://127.0.0.1:{c.PROMETHEUS_NODE_PORT}"
@@ -30,9 +29,6 @@ CONTROL_PLANE_DOWN = {
     "etcdMembersDown",
     "etcdInsufficientMembers",
 }
-# Read before the `cli` fixture clears them from the environment.
-KUBECONFIG = os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
-CONTEXT = os.environ.get("MLOPSCTL_CONTEXT")
 OUR_SCRAPE_ALERTS = {
     "InferenceTargetDown",
     "InferenceTargetsAbsent",
@@ -42,23 +38,10 @@ OUR_SCRAPE_ALERTS = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _cluster():
-    if os.environ.get("MLOPSCTL_E2E") != "1":
-        pytest.skip("set MLOPSCTL_E2E=1 to run against a real cluster")
-    if not Path(KUBECONFIG.split(os.pathsep)[0]).is_file():
-        pytest.skip(f"no kubeconfig at {KUBECONFIG}")
-
-
-@pytest.fixture
-def e2e_cli(cli):
-    """The CLI against the developer's real kubeconfig (the `cli` fixture hides it)."""
-
-    def run(*args: str, input: str | None = None):
-        flags = ["--kubeconfig", KUBECONFIG, *(["--context", CONTEXT] if CONTEXT else [])]
-        return cli(*flags, *args, input=input)
-
-    return run
+@pytest.fixture(scope="module")
+def node_ports(kube):
+    if not is_kind(kube):
+        pytest.skip("only Kind maps Grafana's and Prometheus' NodePorts to 127.0.0.1")
 
 
 def _poll(check, timeout: float, interval: float = 5.0):
@@ -93,19 +76,16 @@ def test_every_tenant_is_scraped(e2e_cli) -> None:
     assert data, "not every tenant had all its targets up within 5 minutes"
 
 
-def _grafana_password() -> str:
-    from mlopsctl.adapters.kube import connect
-
-    kube = connect(CONTEXT, KUBECONFIG)
+def _grafana_password(kube) -> str:
     secret = kube.get("v1", "Secret", manifests.GRAFANA_ADMIN_SECRET, c.MONITORING_NAMESPACE)
     assert secret is not None
     return base64.b64decode(secret["data"][manifests.GRAFANA_ADMIN_PASSWORD_KEY]).decode()
 
 
-def test_grafana_serves_the_dashboard_only_with_the_generated_password() -> None:
+def test_grafana_serves_the_dashboard_only_with_the_generated_password(kube, node_ports) -> None:
     import httpx
 
-    password = _grafana_password()
+    password = _grafana_password(kube)
     assert password not in ("admin", "prom-operator")
     assert httpx.get(f"{GRAFANA}/api/search", auth=("admin", "admin"), timeout=10).status_code == 401
 
@@ -120,7 +100,7 @@ def test_grafana_serves_the_dashboard_only_with_the_generated_password() -> None
     assert _poll(found, 180), "the sidecar did not provision the mlopsctl dashboard within 3 minutes"
 
 
-def test_prometheus_runs_our_rules_and_no_control_plane_alert_fires() -> None:
+def test_prometheus_runs_our_rules_and_no_control_plane_alert_fires(node_ports) -> None:
     import httpx
 
     def rules_loaded():

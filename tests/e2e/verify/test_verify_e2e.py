@@ -2,36 +2,30 @@
 SubjectAccessReviews agree with the evaluators), a deliberately opened policy is caught, the offline verdict on
 the same tenants' rendered manifests agrees, the evidence files are written, and the HPA can scale.
 
-Needs MLOPSCTL_E2E=1 and a kubeconfig (KUBECONFIG or ~/.kube/config; MLOPSCTL_CONTEXT picks a context) of a
-cluster made by `mlopsctl cluster up` (or one with a NetworkPolicy-enforcing CNI, metrics-server and the
-inference image available). Set MLOPSCTL_E2E_LOAD=1 to also drive load until the HPA scales out and back.
+Needs a cluster with a NetworkPolicy-enforcing CNI and metrics-server, where `mlopsctl cluster up` has recorded
+the inference image (see tests/e2e/support.py for the flags). Set MLOPSCTL_E2E_LOAD=1 to also drive load until
+the HPA scales out and back.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import time
-from pathlib import Path
 
 import pytest
 
 from mlopsctl import constants as c
 from mlopsctl.errors import ExitCode
+from tests.e2e.support import LOAD, global_flags, tenant, unique
 
 pytestmark = pytest.mark.e2e
 
-KUBECONFIG = os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
-CONTEXT = os.environ.get("MLOPSCTL_CONTEXT")
-LOAD = os.environ.get("MLOPSCTL_E2E_LOAD") == "1"
-TENANTS = ("e2e-verify-a", "e2e-verify-b")
-
-if os.environ.get("MLOPSCTL_E2E") != "1" or not Path(KUBECONFIG.split(os.pathsep)[0]).is_file():
-    pytest.skip("needs MLOPSCTL_E2E=1 and a kubeconfig", allow_module_level=True)
+TENANTS = (unique("verify-a"), unique("verify-b"))
 
 
 def _global() -> list[str]:
-    return ["--kubeconfig", KUBECONFIG, *(["--context", CONTEXT] if CONTEXT else [])]
+    return global_flags()
 
 
 def _tenant_flags() -> list[str]:
@@ -39,27 +33,16 @@ def _tenant_flags() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def api():
-    from mlopsctl.adapters.kube import connect
-
-    return connect(CONTEXT, KUBECONFIG)
+def api(kube):
+    return kube
 
 
 @pytest.fixture(scope="module")
-def tenants(api):
-    from typer.testing import CliRunner
-
-    from mlopsctl.cli.app import app
-
-    runner = CliRunner()
-    for tenant in TENANTS:
-        result = runner.invoke(
-            app, [*_global(), "-q", "tenant", "add", tenant, "--min-replicas", "1", "--timeout", "300"]
-        )
-        assert result.exit_code == 0, result.stderr
-    yield TENANTS
-    for tenant in TENANTS:
-        runner.invoke(app, [*_global(), "-q", "tenant", "remove", tenant, "--yes", "--no-wait"])
+def tenants():
+    with contextlib.ExitStack() as stack:
+        for name in TENANTS:
+            stack.enter_context(tenant(name, "--min-replicas", "1"))
+        yield TENANTS
 
 
 def _json(result) -> dict:
@@ -92,8 +75,8 @@ def test_live_network_isolation_holds(cli, api, tenants, tmp_path, record_proper
     assert not any("CNI does not enforce" in finding["message"] for finding in data["findings"])
     expected = {check["expected"] for check in data["checks"]}
     assert expected == {"allowed", "denied"}
-    for tenant in TENANTS:
-        names = [check["name"] for check in data["checks"] if check["name"].startswith(f"{tenant}/")]
+    for name_ in TENANTS:
+        names = [check["name"] for check in data["checks"] if check["name"].startswith(f"{name_}/")]
         assert any("-> own service" in name for name in names)
         assert any("-> kube-dns service" in name and name.endswith("/UDP") for name in names)
         assert any("-> other tenant" in name for name in names)
@@ -146,18 +129,25 @@ def test_allow_all_ingress_is_caught_from_the_outsider(cli, api, tenants):
         api.delete("networking.k8s.io/v1", "NetworkPolicy", "e2e-allow-all-ingress", TENANTS[1])
 
 
-def test_live_rbac_isolation_holds_and_agrees_with_the_evaluator(cli, tenants):
+def test_live_rbac_isolation_holds_and_agrees_with_the_evaluator(cli, api, tenants):
     result = cli(*_global(), "-q", "verify", "rbac", *_tenant_flags(), "-o", "json")
     data = _json(result)
     failing = [(check["name"], check["observed"], check["detail"]) for check in data["checks"] if not check["passed"]]
     assert result.exit_code == 0, failing
     subjects = {check["name"].split(": ")[0] for check in data["checks"]}
-    assert subjects == {f"system:serviceaccount:{tenant}:{c.APP_NAME}" for tenant in TENANTS}
+    # Every account of each tenant namespace is checked: the tenant's own and the `default` one Kubernetes adds.
+    accounts = {
+        f"system:serviceaccount:{name}:{account['metadata']['name']}"
+        for name in TENANTS
+        for account in api.list("v1", "ServiceAccount", name)
+    }
+    assert subjects == accounts
+    assert {f"system:serviceaccount:{name}:{c.APP_NAME}" for name in TENANTS} <= subjects
 
 
 def test_offline_verdict_on_the_same_tenants(cli, tenants, tmp_path):
-    for tenant in TENANTS:
-        rendered = cli("tenant", "render", tenant, "--min-replicas", "1", "--out", str(tmp_path / "m" / tenant))
+    for name in TENANTS:
+        rendered = cli("tenant", "render", name, "--min-replicas", "1", "--out", str(tmp_path / "m" / name))
         assert rendered.exit_code == 0, rendered.stderr
     result = cli("verify", "network", "--offline", "--manifests", str(tmp_path / "m"), "-o", "json")
     assert result.exit_code == 0, result.stderr
