@@ -14,11 +14,12 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from mlopsctl import constants as c
 
 KubeObject = Mapping[str, Any]
+Obj = TypeVar("Obj", bound=Mapping[str, Any])
 
 # Waiting reasons of a container that cannot start (the kubelet's words).
 IMAGE_PULL_REASONS = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull")
@@ -33,11 +34,11 @@ def meta(obj: KubeObject | None) -> Mapping[str, Any]:
     return (obj or {}).get("metadata") or {}
 
 
-def labels(obj: KubeObject | None) -> Mapping[str, str]:
+def labels_of(obj: KubeObject | None) -> Mapping[str, str]:
     return meta(obj).get("labels") or {}
 
 
-def annotations(obj: KubeObject | None) -> Mapping[str, str]:
+def annotations_of(obj: KubeObject | None) -> Mapping[str, str]:
     return meta(obj).get("annotations") or {}
 
 
@@ -54,14 +55,14 @@ def is_terminating(namespace: KubeObject | None) -> bool:
     return status_of(namespace).get("phase") == "Terminating" or bool(meta(namespace).get("deletionTimestamp"))
 
 
-def live(objects: Iterable[KubeObject]) -> list[KubeObject]:
+def live(objects: Iterable[Obj]) -> list[Obj]:
     """The objects that are not being deleted (namespaces in Terminating take no new objects)."""
     return [obj for obj in objects if not is_terminating(obj)]
 
 
 def tenant_spec_data(namespace: KubeObject | None) -> dict[str, Any] | None:
     """The tenant spec recorded on the tenant's Namespace, as a dict; None when absent or unreadable."""
-    text = annotations(namespace).get(c.TENANT_SPEC_ANNOTATION)
+    text = annotations_of(namespace).get(c.TENANT_SPEC_ANNOTATION)
     if not text:
         return None
     try:

@@ -430,7 +430,7 @@ def test_up_records_the_image_it_loaded_or_pushed_for_tenant_add():
 def test_skip_build_with_a_registry_pushes_the_local_image():
     """The adopted-cluster failure: `--skip-build --registry R` skipped the push, tenants pulled a missing tag."""
     images = FakeImages(local={c.DEFAULT_IMAGE})  # built earlier without a registry
-    deps, api, kind, images, _ = make(images=images)
+    deps, api, _kind, images, _ = make(images=images)
     request = svc.ClusterUpRequest(context="prod", registry="localhost:5000", skip_build=True)
 
     result = svc.cluster_up(request, deps, NullStatus())
@@ -458,9 +458,9 @@ def test_skip_build_with_a_registry_that_already_has_the_tag_says_so():
 
 
 def test_skip_build_with_a_registry_and_no_image_anywhere_is_refused_first():
-    deps, api, _, images, contexts = make()
+    deps, _api, _, images, contexts = make()
     with pytest.raises(UsageError, match="neither in the local Docker nor in the registry"):
         svc.cluster_up(
             svc.ClusterUpRequest(context="prod", registry="localhost:5000", skip_build=True), deps, NullStatus()
         )
-    assert contexts == []
+    assert contexts == [] and images.calls == []

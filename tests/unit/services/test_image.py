@@ -428,3 +428,28 @@ def test_a_failed_debootstrap_leaves_no_scratch_tree(tmp_path):
     with pytest.raises(ExternalCommandFailed, match="Couldn't download"):
         service.make_base(service.BaseRequest(workdir=tmp_path), FakeDocker(), runner, NullStatus())
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_digest_docker_push_printed_is_read():
+    from mlopsctl.services.image import pushed_digest
+
+    digest = "sha256:" + "c" * 64
+    output = (
+        "The push refers to repository [localhost:5000/mlopsctl/inference]\n5f70bf18a086: Pushed\n"
+        f"0.1.0-abc123: digest: {digest} size: 2205\n"
+    )
+    assert pushed_digest(output) == digest
+    assert pushed_digest("Everything up-to-date\n") is None
+
+
+def test_the_digest_of_a_manifest_inspect_is_read_for_one_platform_or_an_index():
+    import json
+
+    from mlopsctl.services.image import manifest_digest
+
+    digest = "sha256:" + "f" * 64
+    one = {"Ref": "localhost:5000/x:1", "Descriptor": {"mediaType": "application/vnd.docker", "digest": digest}}
+    assert manifest_digest(json.dumps(one)) == digest
+    assert manifest_digest(json.dumps([{"Descriptor": {"digest": digest}}, {}])) == digest
+    assert manifest_digest(json.dumps({"schemaVersion": 2})) == ""
+    assert manifest_digest("no such manifest") == ""
