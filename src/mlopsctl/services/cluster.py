@@ -24,6 +24,7 @@ from mlopsctl.manifests import metrics_server as ms
 from mlopsctl.manifests.kind import DEFAULT_PORT_MAPPINGS, KindClusterSpec
 from mlopsctl.progress import Status
 from mlopsctl.services import tenant as tenants_service
+from mlopsctl.services.image_delivery import ImageApi, check_pushable, digest_note, push_existing, record
 
 if TYPE_CHECKING:
     from mlopsctl.manifests.tenant import TenantSpec
@@ -43,30 +44,6 @@ class KindApi(Protocol):
     def export_kubeconfig(self, name: str) -> None: ...
 
     def load_image_archive(self, name: str, archive: Path) -> None: ...
-
-
-class ImageApi(Protocol):
-    """The inference image: build it, find it, save it for `kind load`, push it to a registry."""
-
-    def build(self, registry: str | None, status: Status) -> str: ...
-
-    def reference(self, registry: str | None) -> str: ...
-
-    def exists(self, reference: str) -> bool: ...
-
-    def save(self, references: list[str], path: Path) -> Path:
-        """One archive holding the image under every given tag (`docker image save A B`)."""
-        ...
-
-    def push(self, reference: str) -> str | None:
-        """Push to the registry; the digest the registry answered, when it said."""
-        ...
-
-    def tag(self, source: str, target: str) -> None: ...
-
-    def remote_digest(self, reference: str) -> str | None:
-        """The registry's digest of `reference` ("" when it has it but named no digest); None when it has not."""
-        ...
 
 
 # An optional platform part (monitoring, storage): installs itself on the cluster of the given kubeconfig context,
@@ -243,7 +220,7 @@ def cluster_up(request: ClusterUpRequest, deps: ClusterDeps, status: Status) -> 
             hint="run `mlopsctl image build`, or drop --skip-build",
         )
     if spec is None and request.skip_build and request.registry:
-        _check_pushable(deps.images, request.registry)
+        check_pushable(deps.images, request.registry)
     context = spec.context if spec else str(request.context)
     result = ClusterUpResult(cluster=name, context=context, mode="kind" if kind_mode else "adopted", created=False)
     run = _Run(status, result, deps.clock)
@@ -371,7 +348,7 @@ def _up(
             return f"{', '.join(tags)} loaded into {spec.name}"
 
         run.step("load the image into Kind", load)
-        run.step("record the platform image", lambda: _record(api, result.image, "kind", tags_loaded))
+        run.step("record the platform image", lambda: record(api, result.image, "kind", tags_loaded))
     elif request.skip_build and not request.registry:
         run.skip("push the image", f"--skip-build: the cluster pulls {result.image} as it is")
     else:
@@ -379,16 +356,16 @@ def _up(
 
         def push() -> str:
             if request.skip_build:
-                return _push_existing(deps.images, request.registry or "", pushed)
+                return push_existing(deps.images, request.registry or "", pushed)
             tags = _tags(result.image, deps.images.reference(request.registry))
             for tag in tags:
                 pushed[tag] = deps.images.push(tag)
-            return f"pushed {', '.join(tags)}" + _digest_note(pushed.get(result.image))
+            return f"pushed {', '.join(tags)}" + digest_note(pushed.get(result.image))
 
         run.step("push the image", push)
         run.step(
             "record the platform image",
-            lambda: _record(api, result.image, "registry", list(pushed), pushed.get(result.image)),
+            lambda: record(api, result.image, "registry", list(pushed), pushed.get(result.image)),
         )
 
     specs = [_tenant_spec(api, name, result.image) for name in request.tenants]
@@ -411,45 +388,6 @@ def _up(
 
 def _tags(*references: str) -> list[str]:
     return list(dict.fromkeys(references))
-
-
-def _digest_note(digest: str | None) -> str:
-    return f" ({digest})" if digest else ""
-
-
-def _record(api: KubeApi, image: str, source: str, tags: list[str], digest: str | None = None) -> str:
-    """Record what the nodes can run, so `tenant add` and `loadtest` use it rather than a local tag."""
-    from mlopsctl.services import platform_image
-
-    platform_image.record_platform_image(api, platform_image.PlatformImage(image, source, tuple(tags), digest))
-    return f"{image}{_digest_note(digest)} in {c.SYSTEM_NAMESPACE}/{c.PLATFORM_CONFIGMAP}"
-
-
-def _check_pushable(images: ImageApi, registry: str) -> None:
-    """--skip-build --registry R: the image must be local (under R's name or the plain one) or already in R."""
-    target = images.reference(registry)
-    if images.exists(target) or images.exists(images.reference(None)):
-        return
-    if images.remote_digest(target) is None:
-        raise UsageError(
-            f"--skip-build: image {target} is neither in the local Docker nor in the registry {registry}",
-            hint="run `mlopsctl image build`, or drop --skip-build",
-        )
-
-
-def _push_existing(images: ImageApi, registry: str, pushed: dict[str, str | None]) -> str:
-    """Push the image already built (tagged into the registry first when it was built without one), or, when
-    only the registry has it, say so and use it as it is."""
-    target = images.reference(registry)
-    local = images.reference(None)
-    if not images.exists(target) and images.exists(local):
-        images.tag(local, target)
-    if images.exists(target):
-        pushed[target] = images.push(target)
-        return f"--skip-build: pushed the local {target}{_digest_note(pushed[target])}"
-    digest = images.remote_digest(target)
-    pushed[target] = digest or None
-    return f"--skip-build: {registry} already has {target}{_digest_note(digest)}; not pushed"
 
 
 def _tenant_spec(api: KubeApi, name: str, image: str) -> TenantSpec:

@@ -23,6 +23,7 @@ from typing import Any
 
 from mlopsctl import constants as C
 from mlopsctl.adapters.base import KubeApi, KubeObject
+from mlopsctl.analysis import workload
 from mlopsctl.errors import ClusterError, NotFound, UsageError
 from mlopsctl.manifests import storage as M
 from mlopsctl.progress import NullStatus, Status
@@ -345,12 +346,8 @@ def store_endpoints(api: KubeApi) -> tuple[str, str]:
 
 def _reads_the_store(api: KubeApi, tenant: str) -> bool:
     """Whether the tenant's spec (on its Namespace) names an s3:// model."""
-    namespace = api.get("v1", "Namespace", tenant) or {}
-    text = (namespace.get("metadata", {}).get("annotations") or {}).get(C.TENANT_SPEC_ANNOTATION) or "{}"
-    try:
-        return str(json.loads(text).get("model_uri") or "").startswith("s3://")
-    except (ValueError, AttributeError):
-        return False
+    spec = workload.tenant_spec_data(api.get("v1", "Namespace", tenant)) or {}
+    return str(spec.get("model_uri") or "").startswith("s3://")
 
 
 def storage_status(api: KubeApi, probe: Callable[[str], bool] | None = None) -> StorageStatus:
