@@ -14,6 +14,7 @@ from mlopsctl.adapters.base import KubeApi
 from mlopsctl.analysis import workload
 from mlopsctl.errors import UsageError
 from mlopsctl.manifests.tenant import TenantSpec
+from mlopsctl.progress import NullStatus, Status
 from mlopsctl.services import platform_image
 
 
@@ -44,15 +45,25 @@ def recorded_spec(api: KubeApi, name: str) -> TenantSpec | None:
 
 
 def resolve(
-    api: KubeApi, name: str, given: Mapping[str, Any], *, reset: bool = False, registry: str | None = None
+    api: KubeApi,
+    name: str,
+    given: Mapping[str, Any],
+    *,
+    reset: bool = False,
+    registry: str | None = None,
+    status: Status | None = None,
 ) -> ResolvedSpec:
-    """The spec to apply. `given`: only the options the user passed (None means "not given")."""
+    """The spec to apply. `given`: only the options the user passed (None means "not given"). Each change to
+    an existing tenant's spec is noted before anything is applied."""
     options = {key: value for key, value in given.items() if value is not None}
     previous = recorded_spec(api, name)
     if previous is not None and not reset:
         spec = previous.replace(**options)
         origin = "--image" if "image" in options else "the tenant's recorded spec"
-        return ResolvedSpec(spec, previous, spec_changes(previous, spec), origin)
-    choice = platform_image.tenant_image(api, explicit=options.get("image"), registry=registry)
-    spec = TenantSpec.create(name, **{**options, "image": choice.image})
-    return ResolvedSpec(spec, previous, spec_changes(previous, spec), choice.origin)
+    else:
+        choice = platform_image.tenant_image(api, explicit=options.get("image"), registry=registry)
+        spec, origin = TenantSpec.create(name, **{**options, "image": choice.image}), choice.origin
+    resolved = ResolvedSpec(spec, previous, spec_changes(previous, spec), origin)
+    for change in resolved.changes:
+        (status or NullStatus()).note(f"tenant {name}: {change}")
+    return resolved
