@@ -1,6 +1,6 @@
 """`mlopsctl loadtest TENANT`: open-model load with honest percentiles, watching the HPA scale.
 
-Modes: in the cluster (default: a Job in the tenant's namespace, from the tenant's image, aimed at its ClusterIP
+Modes: in the cluster (default: a Job in the tenant's namespace, from the platform image, aimed at its ClusterIP
 Service, so the load spreads over every pod), `--url URL` (from this machine), or `--port-forward` (from this
 machine through `kubectl port-forward`, which reaches ONE pod: no use for scale-out).
 
@@ -262,7 +262,8 @@ def loadtest(
         ),
     ] = None,
     image: Annotated[
-        str | None, typer.Option("--image", help="In-cluster: image to run (default: the tenant's).")
+        str | None,
+        typer.Option("--image", help="In-cluster: image to run (default: the platform image, else the tenant's)."),
     ] = None,
     start_timeout: Annotated[
         float, typer.Option("--start-timeout", min=1, help="In-cluster: seconds to wait for the Job's pod.")
