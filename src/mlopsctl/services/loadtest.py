@@ -431,11 +431,14 @@ def wait_for_pod(
     sleep: Callable[[float], None] | None = None,
     clock: Callable[[], float] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    on_cause: Callable[[str], None] | None = None,
 ) -> str | None:
     """The name of the Job's pod once it runs (or has already ended); ClusterError if it cannot start; None
-    when `cancelled()` says to give up (checked once a second)."""
+    when `cancelled()` says to give up (checked once a second). Each new reason the pod is not running yet
+    (unschedulable, a full quota) goes to `on_cause` as it appears."""
     sleep = sleep or time.sleep
     clock = clock or time.monotonic
+    seen: set[str] = set()
     deadline = clock() + timeout
     while True:
         pods = kube.list("v1", "Pod", namespace, label_selector=run_selector(job))
@@ -454,8 +457,12 @@ def wait_for_pod(
         failure = _job_failure(kube.get("batch/v1", "Job", job, namespace))
         if failure:
             raise ClusterError(f"load generator Job {namespace}/{job} failed: {failure}")
+        causes = workload.pod_causes(pods, events) + workload.creation_failures(events, job)
+        for said in [cause.describe() for cause in causes if cause.describe() not in seen]:
+            seen.add(said)
+            if on_cause is not None:
+                on_cause(said)
         if clock() >= deadline:
-            causes = workload.pod_causes(pods, events) + workload.creation_failures(events, job)
             said, hint = workload.summarize(causes)
             raise ClusterError(
                 f"load generator pod of Job {namespace}/{job} did not start within {timeout:.0f}s"
@@ -618,7 +625,9 @@ def run_in_cluster(
                 ]
             kube.apply(policy)
         with status.step("wait for its pod to run"):
-            pod = wait_for_pod(kube, target.namespace, job_name, start_timeout, sleep, clock, cancelled)
+            pod = wait_for_pod(
+                kube, target.namespace, job_name, start_timeout, sleep, clock, cancelled, on_cause=status.note
+            )
         if pod is None:
             run.stopped_early = True
         else:

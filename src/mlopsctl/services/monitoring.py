@@ -19,7 +19,7 @@ from mlopsctl.adapters.helm import ChartRef, Helm
 from mlopsctl.errors import ClusterError, MlopsctlError, NotFound
 from mlopsctl.manifests import monitoring as manifests
 from mlopsctl.progress import Status
-from mlopsctl.services import namespaces
+from mlopsctl.services import namespaces, rollout
 
 # kube-prometheus-stack, pinned: its values keys (selectors, admission webhooks, sidecar) were read at this version.
 CHART_NAME = "kube-prometheus-stack"
@@ -218,7 +218,13 @@ def _wait(
             if namespace
             else f"kubectl get {component.kind.lower()} {component.name} -o yaml"
         )
-        raise ClusterError(f"{component.kind} {where} not ready after {timeout:.0f}s", hint=hint) from exc
+        said, cause_hint = rollout.workload_causes(
+            kube, component.api_version, component.kind, component.name, namespace
+        )
+        detail = f": {said}" if said else ""
+        raise ClusterError(
+            f"{component.kind} {where} not ready after {timeout:.0f}s{detail}", hint=cause_hint or hint
+        ) from exc
 
 
 # -- status -------------------------------------------------------------------------------------------------------

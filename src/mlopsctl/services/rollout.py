@@ -61,6 +61,21 @@ def read_causes(api: KubeApi, namespace: str, selector: str, *, log_container: s
     return workload.pod_causes(pods, events, replicasets, logs)
 
 
+def workload_causes(
+    api: KubeApi, api_version: str, kind: str, name: str, namespace: str | None
+) -> tuple[str, str | None]:
+    """(what the pods of a Deployment, StatefulSet or DaemonSet say, the fix) for a wait's error; ("", None)
+    when it has no pods or they cannot be read."""
+    if namespace is None:
+        return "", None
+    with contextlib.suppress(MlopsctlError):
+        spec = workload.spec_of(api.get(api_version, kind, name, namespace))
+        labels = (spec.get("selector") or {}).get("matchLabels") or {}
+        if labels:
+            return workload.summarize(read_causes(api, namespace, workload.selector_string(labels)))
+    return "", None
+
+
 class CauseReporter:
     """Notes each distinct cause once, and tells how long a fatal one has persisted (in polls)."""
 

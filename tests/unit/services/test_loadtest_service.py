@@ -8,6 +8,7 @@ import pytest
 
 from mlopsctl import constants as c
 from mlopsctl.errors import ClusterError, ClusterUnreachable, NotFound, UsageError
+from mlopsctl.progress import NullStatus
 from mlopsctl.services.loadtest import (
     LoadOptions,
     LoadtestInterrupted,
@@ -329,8 +330,15 @@ def test_the_load_generator_runs_the_recorded_platform_image_else_the_tenants():
 def test_a_pod_that_cannot_be_scheduled_names_the_schedulers_reason():
     api = Capturing(unschedulable="0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available")
     clock = iter(range(0, 1000, 10))
+    notes: list[str] = []
+
+    class Notes(NullStatus):
+        def note(self, message):
+            notes.append(message)
+
     with pytest.raises(ClusterError) as caught:
-        run(api, start_timeout=30, clock=lambda: float(next(clock)))
+        run(api, start_timeout=30, clock=lambda: float(next(clock)), status=Notes())
+    assert len([note for note in notes if "Unschedulable" in note]) == 1  # said as it appeared, once
     assert "did not start within 30s: pod loadtest-test01-pod: Unschedulable: 0/3 nodes are available: 3 " in (
         caught.value.message
     )

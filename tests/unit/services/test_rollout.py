@@ -133,3 +133,13 @@ def test_tenant_add_reports_the_cause_and_exits_5():
     assert caught.value.exit_code == 5
     assert "not found" in caught.value.message and "push it" in caught.value.hint
     assert api.polls == 4
+
+
+def test_a_statefulset_wait_names_its_pods_causes():
+    """monitoring install waits on StatefulSets and DaemonSets too: their timeout says what the pods say."""
+    api = StuckCluster(pods=[image_pull_pod("prometheus-0", "quay.io/prometheus/prometheus:v2", reason="ErrImagePull")])
+    api.add({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "prometheus", "namespace": NAMESPACE},
+             "spec": {"selector": {"matchLabels": {c.INSTANCE_LABEL: NAMESPACE}}}})  # fmt: skip
+    said, hint = rollout.workload_causes(api, "apps/v1", "StatefulSet", "prometheus", NAMESPACE)
+    assert "pod prometheus-0: ErrImagePull" in said and hint is not None and "push it" in hint
+    assert rollout.workload_causes(api, "apps/v1", "StatefulSet", "absent", NAMESPACE) == ("", None)
