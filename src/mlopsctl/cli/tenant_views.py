@@ -113,7 +113,8 @@ def status_output(result):
     objects.add_column("NAME")
     for obj in result.objects:
         objects.add_row(obj.kind, obj.name)
-    conditions = Text("conditions: " + ("; ".join(result.conditions) or "-"))
+    problems = "".join(f"\nproblem: {problem}" for problem in result.problems)
+    conditions = Text("conditions: " + ("; ".join(result.conditions) or "-") + problems)
     return Group(summary, conditions, pods, objects)
 
 

@@ -138,6 +138,8 @@ class TenantStatus:
     pods: list[PodRow]
     conditions: list[str]
     service_url: str
+    # Why pods do not run, in the kubelet's and the scheduler's words (analysis/workload.py).
+    problems: list[str] = field(default_factory=list)
 
 
 # -- rollout ---------------------------------------------------------------------------------------------------
@@ -491,7 +493,8 @@ def tenant_status(api: KubeApi, name: str, now: datetime | None = None) -> Tenan
         for live in api.list(api_version, kind, name, label_selector=tenant_selector(name)):
             objects.append(ObjectChange(kind, live["metadata"]["name"], name, "present"))
     pods = []
-    for pod in api.list("v1", "Pod", name, label_selector=f"{c.INSTANCE_LABEL}={name}"):
+    live_pods = api.list("v1", "Pod", name, label_selector=f"{c.INSTANCE_LABEL}={name}")
+    for pod in live_pods:
         statuses = (pod.get("status") or {}).get("containerStatuses") or []
         pods.append(
             PodRow(
@@ -513,4 +516,5 @@ def tenant_status(api: KubeApi, name: str, now: datetime | None = None) -> Tenan
         pods=pods,
         conditions=conditions,
         service_url=workload.service_url(name),
+        problems=[cause.describe() for cause in workload.pod_causes(live_pods)],
     )

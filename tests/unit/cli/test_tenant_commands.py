@@ -199,3 +199,15 @@ def test_add_on_an_adopted_cluster_uses_the_registry_setting(cli, api):
     assert refused.exit_code == ExitCode.PREREQUISITE_MISSING
     assert "no inference image is known for this cluster" in refused.stderr
     assert api.get("v1", "Namespace", "tenant-d") is None
+
+
+def test_status_names_why_pods_do_not_run(cli, api):
+    from tests.unit.analysis.pod_shapes import image_pull_pod
+
+    assert cli("tenant", "add", "tenant-c").exit_code == ExitCode.OK
+    api.add(image_pull_pod("inference-7c9f-a", "mlopsctl/inference:0.1.0", reason="ErrImagePull"))
+    status = cli("tenant", "status", "tenant-c")
+    assert status.exit_code == ExitCode.OK, status.stderr
+    assert "problem: pod inference-7c9f-a: ErrImagePull" in status.stdout
+    data = json.loads(cli("-o", "json", "tenant", "status", "tenant-c").stdout)
+    assert "docker.io/mlopsctl/inference:0.1.0: not found" in data["problems"][0]
