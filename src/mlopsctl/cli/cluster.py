@@ -108,7 +108,9 @@ def up(
         bool | None, typer.Option("--monitoring/--no-monitoring", help="Install kube-prometheus-stack.")
     ] = None,
     storage: Annotated[bool | None, typer.Option("--storage/--no-storage", help="Install the object store.")] = None,
-    skip_build: Annotated[bool, typer.Option("--skip-build", help="Use the image already built.")] = False,
+    skip_build: Annotated[
+        bool, typer.Option("--skip-build", help="Use the image already built (pushed to --registry when given).")
+    ] = False,
     retain: Annotated[bool, typer.Option("--retain", help="Keep a half-created cluster when a step fails.")] = False,
     registry: Annotated[
         str | None, typer.Option("--registry", help="Push the image here (needed with --context) instead of loading.")
