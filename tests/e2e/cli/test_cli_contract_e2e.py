@@ -1,31 +1,23 @@
 """The CLI contract against a real cluster: global options after the sub-command reach the cluster they name, and
 one result object gives the same answer as a table and as JSON.
 
-Needs MLOPSCTL_E2E=1 and a kubeconfig (KUBECONFIG or ~/.kube/config; MLOPSCTL_CONTEXT picks a context). Read-only:
-it lists tenants and never changes the cluster.
+Read-only: it lists tenants and never changes the cluster (flags: tests/e2e/support.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from mlopsctl.errors import ExitCode
+from tests.e2e.support import KUBECONFIG, global_flags
 
 pytestmark = pytest.mark.e2e
 
-KUBECONFIG = os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
-CONTEXT = os.environ.get("MLOPSCTL_CONTEXT")
-
-if os.environ.get("MLOPSCTL_E2E") != "1" or not Path(KUBECONFIG.split(os.pathsep)[0]).is_file():
-    pytest.skip("needs MLOPSCTL_E2E=1 and a kubeconfig", allow_module_level=True)
-
 
 def _targets() -> list[str]:
-    return ["--kubeconfig", KUBECONFIG, *(["--context", CONTEXT] if CONTEXT else [])]
+    return global_flags()
 
 
 def test_global_options_after_the_sub_command_reach_the_same_cluster(cli):
