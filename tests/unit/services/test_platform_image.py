@@ -103,3 +103,17 @@ def test_reset_goes_back_to_the_defaults_with_the_image_the_cluster_can_pull():
     reset = tenant_spec.resolve(api, "tenant-b", {}, reset=True)
     assert reset.spec == TenantSpec.create("tenant-b", image=PUSHED)
     assert "max_replicas: 4 -> 10" in reset.changes and f"image: old.example/x:1 -> {PUSHED}" in reset.changes
+
+
+def test_verify_probe_pods_run_the_recorded_image_else_the_tenants():
+    from mlopsctl.services.network_probes.pods import tenant_images
+
+    api = adopted()
+    _existing(api, TenantSpec.create("tenant-a", image="tenant.example/own:1"))
+    _existing(api, TenantSpec.create("tenant-b", image="tenant.example/own:2"))
+    assert tenant_images(api, ["tenant-a", "tenant-b"]) == {
+        "tenant-a": "tenant.example/own:1",
+        "tenant-b": "tenant.example/own:2",
+    }
+    svc.record_platform_image(api, svc.PlatformImage(PUSHED, "registry"))
+    assert tenant_images(api, ["tenant-a"]) == {"tenant-a": PUSHED}
