@@ -84,6 +84,9 @@ CONFIG_HASH_ANNOTATION = "mlopsctl.io/config-hash"
 MODEL_VERSION_ANNOTATION = "mlopsctl.io/model-version"
 # The whole tenant spec as JSON on the tenant Namespace, so re-rendering from the cluster loses no option.
 TENANT_SPEC_ANNOTATION = "mlopsctl.io/tenant-spec"
+# Tenant owners (`tenant add --owner`): the Role they are bound to, its RoleBinding, and the tenant-scoped
+# ServiceAccount bound beside them whose short-lived tokens `tenant kubeconfig` hands out. One name for all three.
+TENANT_OWNER = "tenant-owner"
 # Which kube-dns pods tenant DNS egress may reach (kube-system; the label CoreDNS carries on Kind, EKS, GKE).
 DNS_NAMESPACE = "kube-system"
 DNS_POD_LABELS = (("k8s-app", "kube-dns"),)

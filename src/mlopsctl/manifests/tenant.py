@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 
 from mlopsctl import constants as c
 from mlopsctl.errors import UsageError
+from mlopsctl.manifests.owners import InvalidOwner, Owner, normalize_owners, tenant_owner_account
 from mlopsctl.manifests.quantity import QuantityError, format_cpu, format_memory, parse_cpu, parse_memory
 from mlopsctl.manifests.templating import render_templates, render_yaml
 
@@ -37,6 +38,7 @@ TEMPLATES = (
     "tenant/00-namespace.yaml.j2",
     "tenant/10-serviceaccount.yaml.j2",
     "tenant/20-rbac.yaml.j2",
+    "tenant/21-owners.yaml.j2",
     "tenant/30-resourcequota.yaml.j2",
     "tenant/31-limitrange.yaml.j2",
     "tenant/40-networkpolicies.yaml.j2",
@@ -106,6 +108,8 @@ class TenantSpec:
     gpus: int = 0
     gpu_node_selector: tuple[tuple[str, str], ...] = c.GPU_NODE_SELECTOR
     service_monitor: bool = False
+    # `user:NAME`, `group:NAME`, `sa:NAMESPACE/NAME` (manifests/owners.py), kept sorted and unique.
+    owners: tuple[str, ...] = ()
 
     @classmethod
     def create(cls, name: str, **options: Any) -> TenantSpec:
@@ -142,6 +146,7 @@ class TenantSpec:
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["gpu_node_selector"] = dict(self.gpu_node_selector)
+        data["owners"] = list(self.owners)
         return data
 
     def to_json(self) -> str:
@@ -172,7 +177,15 @@ class TenantSpec:
     def _derived_quota(self, key: str) -> bool:
         return getattr(self, key) == _default_quota(self)[key]
 
+    @property
+    def owner_list(self) -> list[Owner]:
+        return [Owner.parse(text) for text in self.owners]
+
     def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "owners", normalize_owners(self.owners))
+        except InvalidOwner as exc:
+            _fail("owners", exc.problem, exc.hint)
         _validate(self)
         defaults = _default_quota(self)
         for key, value in defaults.items():
@@ -378,8 +391,13 @@ def _context(spec: TenantSpec) -> dict[str, Any]:
     config_hash = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
     pss = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
     pss.update({f"pod-security.kubernetes.io/{mode}-version": "latest" for mode in ("enforce", "audit", "warn")})
+    owner_account = tenant_owner_account(spec.namespace, c.TENANT_OWNER)
+    owner_subjects = [owner_account.subject()]
+    owner_subjects += [owner.subject() for owner in spec.owner_list if owner != owner_account]
     return {
         "app": c.APP_NAME,
+        "tenant_owner": c.TENANT_OWNER,
+        "owner_subjects": owner_subjects,
         "image_has_digest": spec.image_has_digest,
         "uses_object_store": spec.uses_object_store,
         "model_store_secret": c.MODEL_STORE_SECRET,

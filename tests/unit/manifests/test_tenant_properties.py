@@ -21,6 +21,7 @@ from mlopsctl.manifests.tenant import (
 )
 
 from .schemas import CRD_KINDS, VERSIONS, schema_errors
+from .test_tenant_owners import owner_texts
 
 RESERVED = set(constants.PLATFORM_NAMESPACES)
 DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
@@ -61,6 +62,8 @@ def valid_options(draw) -> dict:
         bucket = draw(st.from_regex(r"[a-z0-9][a-z0-9-]{1,20}[a-z0-9]", fullmatch=True))
         key = draw(st.from_regex(r"[A-Za-z0-9_.-]{1,20}(/[A-Za-z0-9_.-]{1,20}){0,3}", fullmatch=True))
         options["model_uri"] = f"s3://{bucket}/{key}"
+    if draw(st.booleans()):
+        options["owners"] = draw(st.lists(owner_texts, max_size=4))
     if draw(st.booleans()):
         tag = draw(st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,30}", fullmatch=True).filter(lambda t: t != "latest"))
         options["image"] = f"registry.example.com:5000/team/inference:{tag}"
@@ -127,6 +130,10 @@ BAD_VALUES = {
     "quota_pods": st.integers(min_value=-5, max_value=10),
     "gpus": st.one_of(st.integers(max_value=-1), st.integers(min_value=17)),
     "service_monitor": st.one_of(st.just("true"), st.integers()),
+    "owners": st.one_of(
+        st.lists(st.sampled_from(["alice", "user:", "sa:alice", "group:system:masters", "sa:NS/x"]), min_size=1),
+        st.integers(),
+    ),
 }
 
 

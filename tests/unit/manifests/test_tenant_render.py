@@ -13,6 +13,9 @@ APPLY_ORDER = [
     "ServiceAccount",
     "Role",
     "RoleBinding",
+    "ServiceAccount",
+    "Role",
+    "RoleBinding",
     "ResourceQuota",
     "LimitRange",
     "NetworkPolicy",
@@ -36,6 +39,11 @@ def one(objects: list[dict], kind: str) -> dict:
     found = [o for o in objects if o["kind"] == kind]
     assert len(found) == 1, f"expected one {kind}, found {len(found)}"
     return found[0]
+
+
+def named(objects: list[dict], kind: str, name: str) -> dict:
+    [found] = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
+    return found
 
 
 def policies(objects: list[dict]) -> dict[str, dict]:
@@ -90,19 +98,21 @@ def test_namespace_records_the_spec_it_was_rendered_from():
 
 
 def test_service_account_has_no_token(default_objects):
-    assert one(default_objects, "ServiceAccount")["automountServiceAccountToken"] is False
+    accounts = [o for o in default_objects if o["kind"] == "ServiceAccount"]
+    assert [a["metadata"]["name"] for a in accounts] == ["inference", "tenant-owner"]
+    assert all(account["automountServiceAccountToken"] is False for account in accounts)
     pod = one(default_objects, "Deployment")["spec"]["template"]["spec"]
     assert pod["automountServiceAccountToken"] is False
-    assert pod["serviceAccountName"] == one(default_objects, "ServiceAccount")["metadata"]["name"]
+    assert pod["serviceAccountName"] == "inference"
 
 
 def test_role_grants_nothing_dangerous_and_is_bound_to_the_service_account(default_objects):
-    role = one(default_objects, "Role")
+    role = named(default_objects, "Role", "inference")
     forbidden = {"networkpolicies", "rolebindings", "roles", "secrets", "*"}
     for rule in role.get("rules") or []:
         assert not forbidden & set(rule.get("resources", [])), rule
         assert "*" not in rule.get("verbs", [])
-    binding = one(default_objects, "RoleBinding")
+    binding = named(default_objects, "RoleBinding", "inference")
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "inference"}
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "inference", "namespace": "tenant-c"}]
 
