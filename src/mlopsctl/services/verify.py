@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlopsctl import constants as c
 from mlopsctl.analysis.inventory import Inventory, build_inventory
 from mlopsctl.analysis.isolation import (
     STANDARD_CHECKS,
@@ -26,6 +27,8 @@ from mlopsctl.analysis.rbac import RbacModel, Subject
 from mlopsctl.errors import UsageError
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+# Namespaces where owners must have nothing even when the manifests at hand do not declare them.
+OWNER_SCOPES = ("default", "kube-system", c.MONITORING_NAMESPACE, c.STORAGE_NAMESPACE, c.SYSTEM_NAMESPACE)
 
 
 @dataclass
@@ -51,6 +54,7 @@ class RbacReport:
     expectations: list[dict[str, Any]] = field(default_factory=list)
     failures: int = 0
     passed: bool = True
+    owners: dict[str, list[str]] = field(default_factory=dict)  # tenant -> its owners (analysis/owners.py)
 
 
 def load_manifests(directory: Path) -> list[dict[str, Any]]:
@@ -190,8 +194,58 @@ def rbac_offline(objects: Sequence[dict[str, Any]], extra_checks: Sequence[Acces
                             "reason": decision.reason,
                         }
                     )
+    owners = owner_expectations(inventory, model, tenants, rows, expectations)
     failures = sum(1 for e in expectations if not e["passed"])
-    return RbacReport(checks=rows, tenants=tenants, expectations=expectations, failures=failures, passed=failures == 0)
+    return RbacReport(
+        checks=rows, tenants=tenants, expectations=expectations, failures=failures, passed=failures == 0, owners=owners
+    )
+
+
+def owner_expectations(
+    inventory: Inventory,
+    model: RbacModel,
+    tenants: Sequence[str],
+    rows: list[dict[str, Any]],
+    expectations: list[dict[str, Any]],
+) -> dict[str, list[str]]:
+    """The owners' probes of every tenant (analysis/owners.py) as check rows and expectations; its owners."""
+    from mlopsctl.analysis.owners import owner_probes, tenant_owners
+
+    scopes = sorted(set(inventory.all_namespaces()) | set(OWNER_SCOPES))
+    found: dict[str, list[str]] = {}
+    for tenant in tenants:
+        owners = tenant_owners(
+            tenant, inventory.namespace_objects.get(tenant), inventory.rbac, inventory.service_accounts
+        )
+        found[tenant] = [owner.text for owner in owners]
+        for probe in owner_probes(tenant, owners, scopes):
+            decision = model.authorize(probe.subject, probe.request())
+            check = probe.check
+            rows.append(
+                {
+                    "subject": probe.owner.text,
+                    "namespace": probe.namespace,
+                    "verb": check.verb,
+                    "group": check.group,
+                    "resource": check.resource,
+                    "subresource": check.subresource,
+                    "allowed": decision.allowed,
+                    "rule": decision.reason,
+                }
+            )
+            expectations.append(
+                {
+                    "subject": probe.owner.text,
+                    "namespace": probe.namespace,
+                    "check": check.describe(),
+                    "rule": probe.rule,
+                    "expected": "allowed" if probe.expected else "denied",
+                    "observed": "allowed" if decision.allowed else "denied",
+                    "passed": decision.allowed == probe.expected,
+                    "reason": decision.reason,
+                }
+            )
+    return found
 
 
 # --- live verification results -------------------------------------------------------------------------------

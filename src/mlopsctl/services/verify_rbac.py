@@ -104,6 +104,12 @@ def verify_rbac(
                             check.describe(),
                         )
                     )
+    with status.step(f"asking the API server about the owners of {len(tenant_names)} tenant(s)"):
+        from mlopsctl.services.verify_owners import verify_owners
+
+        owner_checks, owner_notes = verify_owners(api, model, namespace_objects, tenant_names, scopes, now)
+        report.checks.extend(owner_checks)
+        report.notes.extend(owner_notes)
     if not accounts:
         report.notes.append("the tenants have no service accounts")
     report.finished = now()

@@ -556,13 +556,17 @@ def _sar_from(objects_api):
 
 def test_rbac_live_passes_when_api_server_and_evaluator_agree():
     api = cluster()
-    api.access_handler = lambda review: False
+    api.access_handler = _sar_from(api)
     report = verify_rbac(api, now=lambda: NOW)
     assert report.passed
     reviews = [args for call, args in api.calls if call == "access_review"]
     assert len(reviews) == len(report.checks) > 0
     users = {review.user for review in reviews}
-    assert users == {"system:serviceaccount:tenant-a:inference", "system:serviceaccount:tenant-b:inference"}
+    assert users == {
+        f"system:serviceaccount:{tenant}:{account}"
+        for tenant in ("tenant-a", "tenant-b")
+        for account in ("inference", c.TENANT_OWNER)
+    }
     assert {review.namespace for review in reviews} == {
         "tenant-a",
         "tenant-b",
@@ -577,7 +581,11 @@ def test_rbac_live_passes_when_api_server_and_evaluator_agree():
 
 def test_rbac_live_flags_disagreement_with_the_evaluator():
     api = cluster()
-    api.access_handler = lambda review: review.resource == "secrets" and review.namespace == "tenant-b"
+    rbac = _sar_from(api)
+    inference = "system:serviceaccount:tenant-a:inference"
+    api.access_handler = lambda review: (
+        rbac(review) or (review.user == inference and review.resource == "secrets" and review.namespace == "tenant-b")
+    )
     report = verify_rbac(api, tenants=["tenant-a"])
     bad = [check for check in report.checks if not check.passed]
     assert {check.name for check in bad} == {
@@ -775,7 +783,7 @@ def test_load_without_scale_up_fails_after_timeout_and_stops_load():
 def test_isolation_merges_rbac_and_network():
     api = cluster()
     api.exec_handler = ScriptedNetwork()
-    api.access_handler = lambda review: False
+    api.access_handler = _sar_from(api)
     report = verify_isolation(api, sleep=lambda s: None)
     assert report.kind == "isolation" and report.passed
     assert {check.area for check in report.checks} == {"rbac", "network"}
@@ -784,7 +792,7 @@ def test_isolation_merges_rbac_and_network():
 def test_all_fails_when_autoscaling_fails():
     api = cluster()
     api.exec_handler = ScriptedNetwork()
-    api.access_handler = lambda review: False
+    api.access_handler = _sar_from(api)
     report = verify_all(api, network_options={"sleep": lambda s: None})
     assert report.kind == "all" and not report.passed
     assert {check.area for check in report.checks} == {"rbac", "network", "autoscaling"}

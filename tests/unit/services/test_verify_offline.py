@@ -148,17 +148,22 @@ def test_rendered_rbac_passes():
     assert report.passed and report.failures == 0
     assert report.tenants == list(TENANTS)
     subjects = {row["subject"] for row in report.checks}
-    assert subjects == {f"system:serviceaccount:{t}:inference" for t in TENANTS}
-    assert not any(row["allowed"] for row in report.checks)
+    accounts = {f"system:serviceaccount:{t}:{name}" for t in TENANTS for name in ("inference", "tenant-owner")}
+    # The tenant-owner accounts are their tenants' owners too, probed by the owners' contract under their sa: name.
+    assert subjects == accounts | {f"sa:{t}/tenant-owner" for t in TENANTS}
+    assert report.owners == {t: [f"sa:{t}/tenant-owner"] for t in TENANTS}
+    inference = [row for row in report.checks if row["subject"].endswith(":inference")]
+    assert inference and not any(row["allowed"] for row in inference)
     row = report.checks[0]
     assert set(row) == {"subject", "namespace", "verb", "group", "resource", "subresource", "allowed", "rule"}
 
 
 def test_rbac_matrix_covers_every_namespace_plus_cluster_scope():
     report = rbac_offline(rendered())
-    scopes = {row["namespace"] for row in report.checks if row["resource"] == "secrets"}
+    inference = [row for row in report.checks if row["subject"].endswith(":inference")]
+    scopes = {row["namespace"] for row in inference if row["resource"] == "secrets"}
     assert scopes == {"tenant-a", "tenant-b", None}
-    node_scopes = {row["namespace"] for row in report.checks if row["resource"] == "nodes"}
+    node_scopes = {row["namespace"] for row in inference if row["resource"] == "nodes"}
     assert node_scopes == {None}
 
 
@@ -197,7 +202,10 @@ def test_secrets_granted_cluster_wide_is_caught():
 def test_escalation_in_own_namespace_is_caught():
     objects = rendered()
     for obj in objects:
-        if obj["kind"] == "Role" and obj["metadata"]["namespace"] == "tenant-b":
+        if obj["kind"] == "Role" and (obj["metadata"]["namespace"], obj["metadata"]["name"]) == (
+            "tenant-b",
+            "inference",
+        ):
             obj["rules"] = [{"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": ["create"]}]
     report = rbac_offline(objects)
     bad = [(e["namespace"], e["check"], e["rule"]) for e in report.expectations if not e["passed"]]
