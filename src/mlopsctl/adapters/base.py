@@ -31,6 +31,24 @@ class AccessReview:
     name: str = ""
 
 
+@dataclass(frozen=True)
+class IssuedToken:
+    """A service account token from the TokenRequest API and when the API server says it expires."""
+
+    token: str
+    expires: str  # RFC 3339, as the server wrote it
+
+
+@dataclass(frozen=True)
+class ClusterEndpoint:
+    """Where the API server is and how to trust it, as the current kubeconfig context says."""
+
+    server: str
+    certificate_authority_data: str | None = None  # base64 PEM, as a kubeconfig carries it
+    insecure_skip_tls_verify: bool = False
+    tls_server_name: str | None = None
+
+
 class KubeApi(Protocol):
     """What mlopsctl needs from a Kubernetes API server.
 
@@ -75,6 +93,15 @@ class KubeApi(Protocol):
     ) -> ExecResult: ...
 
     def access_review(self, review: AccessReview) -> bool: ...
+
+    def request_token(self, namespace: str, service_account: str, seconds: int) -> IssuedToken:
+        """A bound token for the service account from the TokenRequest API (`serviceaccounts/token` create);
+        NotFound when the cluster does not serve it or the account is missing, Forbidden when not allowed."""
+        ...
+
+    def endpoint(self) -> ClusterEndpoint:
+        """The server and CA this client talks to (for writing a kubeconfig that reaches the same cluster)."""
+        ...
 
     def pod_logs(self, namespace: str, pod: str, container: str | None = None, follow: bool = False) -> Iterator[str]:
         """Lines of a pod's log; with follow, until the container ends."""

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlopsctl.adapters.base import AccessReview, ExecResult, KubeObject
+from mlopsctl.adapters.base import AccessReview, ClusterEndpoint, ExecResult, IssuedToken, KubeObject
 from mlopsctl.constants import NAMESPACE_NAME_LABEL
 from mlopsctl.errors import Forbidden, NotFound
 
@@ -64,6 +64,11 @@ class FakeKubeApi:
     logs: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     # Service proxy: (namespace, service, port, path, params) -> body; None answers NotFound.
     proxy_handler: Callable[[str, str, int | str, str, Mapping[str, str]], str] | None = None
+    # TokenRequest: (namespace, account, seconds) -> token; None answers NotFound (a cluster that cannot issue).
+    token_handler: Callable[[str, str, int], IssuedToken] | None = None
+    cluster_endpoint: ClusterEndpoint = field(
+        default_factory=lambda: ClusterEndpoint("https://127.0.0.1:6443", "Y2EtZGF0YQ==")
+    )
     # Failure injection: raise this error on the Nth apply (1-based), once.
     fail_apply_at: int | None = None
     fail_apply_with: Exception | None = None
@@ -173,6 +178,15 @@ class FakeKubeApi:
     def access_review(self, review: AccessReview) -> bool:
         self.calls.append(("access_review", review))
         return bool(self.access_handler and self.access_handler(review))
+
+    def request_token(self, namespace: str, service_account: str, seconds: int) -> IssuedToken:
+        self.calls.append(("request_token", (namespace, service_account, seconds)))
+        if self.token_handler is None:
+            raise NotFound("the server could not find the requested resource (serviceaccounts/token)")
+        return self.token_handler(namespace, service_account, seconds)
+
+    def endpoint(self) -> ClusterEndpoint:
+        return self.cluster_endpoint
 
     def pod_logs(self, namespace: str, pod: str, container: str | None = None, follow: bool = False) -> Iterator[str]:
         yield from self.logs.get((namespace, pod), [])

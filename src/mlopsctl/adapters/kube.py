@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from mlopsctl.adapters.base import AccessReview, ExecResult, KubeObject
+from mlopsctl.adapters.base import AccessReview, ClusterEndpoint, ExecResult, IssuedToken, KubeObject
 from mlopsctl.constants import FIELD_MANAGER
 from mlopsctl.errors import ClusterError, ClusterUnreachable, Conflict, Forbidden, MlopsctlError, NotFound, UsageError
 
@@ -424,6 +424,40 @@ class KubernetesApi:
         with map_errors(f"access review for {review.user}", self.host):
             response = self.dynamic.create(resource, body=body, serialize=False, _request_timeout=self.request_timeout)
         return bool((self._json(response).get("status") or {}).get("allowed"))
+
+    def request_token(self, namespace: str, service_account: str, seconds: int) -> IssuedToken:
+        """POST a TokenRequest to the account's `token` subresource; the token is never stored in a Secret."""
+        body = {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "spec": {"expirationSeconds": int(seconds)},
+        }
+        path = f"/api/v1/namespaces/{namespace}/serviceaccounts/{service_account}/token"
+        with map_errors(f"requesting a token for service account {namespace}/{service_account}", self.host):
+            response = self.dynamic.request(
+                "post", path, body=body, serialize=False, _request_timeout=self.request_timeout
+            )
+        status = (self._json(response) or {}).get("status") or {}
+        if not status.get("token"):
+            raise ClusterError(f"the API server issued no token for service account {namespace}/{service_account}")
+        return IssuedToken(str(status["token"]), str(status.get("expirationTimestamp") or ""))
+
+    def endpoint(self) -> ClusterEndpoint:
+        import base64
+
+        ca_data = None
+        ca_file = getattr(self.configuration, "ssl_ca_cert", None)
+        if ca_file:
+            try:
+                ca_data = base64.b64encode(Path(ca_file).read_bytes()).decode("ascii")
+            except OSError as exc:
+                raise UsageError(f"cannot read the cluster's CA certificate {ca_file}: {exc.strerror}") from exc
+        return ClusterEndpoint(
+            self.host,
+            ca_data,
+            insecure_skip_tls_verify=not getattr(self.configuration, "verify_ssl", True),
+            tls_server_name=getattr(self.configuration, "tls_server_name", None) or None,
+        )
 
     def service_proxy_get(
         self,

@@ -1,7 +1,7 @@
 """A small HTTP-level fake of the Kubernetes API server on 127.0.0.1: discovery, CRUD with server-side apply,
-list/watch (one namespace's collection or every namespace's), SubjectAccessReview, pod logs and pod exec. Every
-request is recorded so tests can assert on the wire format the real client sends (method, path, query, headers,
-body)."""
+list/watch (one namespace's collection or every namespace's), SubjectAccessReview, TokenRequest, pod logs and pod
+exec. Every request is recorded so tests can assert on the wire format the real client sends (method, path, query,
+headers, body)."""
 
 from __future__ import annotations
 
@@ -69,6 +69,9 @@ class FakeApiServer:
     # server's does). Without it they stay Pending.
     kubelet: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     resource_version: int = 100
+    # TokenRequest (serviceaccounts/token): False answers 404 as a server that does not serve it.
+    token_api: bool = True
+    tokens_issued: list[tuple[str, str, int]] = field(default_factory=list)  # (namespace, account, seconds)
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -236,6 +239,10 @@ class FakeApiServer:
                 ]  # fmt: skip
                 if not group:
                     listing.append({"name": "pods/log", "kind": "Pod", "namespaced": True, "verbs": ["get"]})
+                    if self.token_api:
+                        listing.append({"name": "serviceaccounts/token", "kind": "TokenRequest", "group":
+                                        "authentication.k8s.io", "version": "v1", "namespaced": True,
+                                        "verbs": ["create"]})  # fmt: skip
                 groupversion = f"{group}/{version}" if group else version
                 return {"kind": "APIResourceList", "groupVersion": groupversion, "resources": listing}
         return None
@@ -252,6 +259,8 @@ class FakeApiServer:
             return "log", self.logs[path]
         if path.endswith("/log"):
             return "log", self.logs.get(path.removesuffix("/log"), "")
+        if path.endswith("/token") and "/serviceaccounts/" in path and method == "POST":
+            return self._token_request(path, body)
         if path.endswith("subjectaccessreviews") and method == "POST":
             allowed = body["spec"]["user"] == "alice"
             return 201, {**body, "status": {"allowed": allowed}}
@@ -316,6 +325,32 @@ class FakeApiServer:
         name = parts[parts.index("namespaces") + 1]
         namespace = self.objects.get(f"/api/v1/namespaces/{name}") or {}
         return name if (namespace.get("status") or {}).get("phase") == "Terminating" else None
+
+    def _token_request(self, path: str, body: Any) -> tuple[int, dict[str, Any]]:
+        """As kube-apiserver answers: 404 without the API or the account, 422 under 10 minutes, else 201."""
+        if not self.token_api:
+            return self.status(404, "NotFound", "the server could not find the requested resource")
+        account_path = path.removesuffix("/token")
+        namespace, name = account_path.split("/")[4], account_path.split("/")[6]
+        if account_path not in self.objects:
+            return self.status(404, "NotFound", f'serviceaccounts "{name}" not found')
+        seconds = int(((body or {}).get("spec") or {}).get("expirationSeconds") or 3600)
+        if seconds < 600:
+            return self.status(422, "Invalid", f"TokenRequest.authentication.k8s.io \"{name}\" is invalid: "
+                               f"spec.expirationSeconds: Invalid value: {seconds}: may not specify a duration less "
+                               "than 10 minutes")  # fmt: skip
+        self.tokens_issued.append((namespace, name, seconds))
+        expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds))
+        return 201, {
+            "kind": "TokenRequest",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"audiences": ["https://kubernetes.default.svc.cluster.local"], "expirationSeconds": seconds},
+            "status": {
+                "token": f"token-for-{namespace}-{name}-{len(self.tokens_issued)}",
+                "expirationTimestamp": expires,
+            },
+        }
 
     @staticmethod
     def _in_collection(key: str, collection: str) -> bool:
