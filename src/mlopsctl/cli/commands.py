@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Create, inspect and delete the platform's cluster (Kind, or an existing one with --context).",
     ),
     "image": ("mlopsctl.cli.image", "Build the inference image; make a base image where no registry is reachable."),
-    "tenant": ("mlopsctl.cli.tenant", "Tenants: render, add, remove, list, status, set-model."),
+    "tenant": ("mlopsctl.cli.tenant", "Tenants: render, add, remove, list, status, set-model, access, kubeconfig."),
     "monitoring": (
         "mlopsctl.cli.monitoring",
         "Monitoring: install, status, uninstall kube-prometheus-stack; render its rules, dashboard and values.",

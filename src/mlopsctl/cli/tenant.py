@@ -11,13 +11,14 @@ from typing import Annotated, Any
 import typer
 
 from mlopsctl.cli import context as cli_context
+from mlopsctl.cli import tenant_owners as owners
 from mlopsctl.cli import tenant_views as views
 from mlopsctl.cli.store_access import AccessKey, Endpoint, Region, SecretKey, admin_store, kube_api
 from mlopsctl.cli.tenant_spec import NameArgument, flag_hints, spec_from_options, spec_options
 
 app = typer.Typer(
     name="tenant",
-    help="Tenants: render, add, remove, list, status, set-model.",
+    help="Tenants: render, add, remove, list, status, set-model, access, kubeconfig.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -217,3 +218,8 @@ def set_model(
     store = admin_store(ctx, endpoint, access_key, secret_key, region, api=api)
     result = model_registry.set_model(api, store, name, version, cli_context.status(ctx), wait=wait, timeout=timeout)
     cli_context.emit(ctx, result, views.set_model_table)
+
+
+# -- owners: access, kubeconfig (cli/tenant_owners.py) ---------------------------------------------------------
+app.command("access")(owners.access)
+app.command("kubeconfig")(owners.kubeconfig)

@@ -53,6 +53,17 @@ _SPEC_OPTIONS: tuple[tuple[str, Any], ...] = (
         ],
     ),
     (
+        "owners",
+        Annotated[
+            list[str] | None,
+            typer.Option(
+                "--owner",
+                metavar="user:NAME|group:NAME|sa:NS/NAME",
+                help="Who runs the tenant: bound to its tenant-owner Role (repeatable).",
+            ),
+        ],
+    ),
+    (
         "service_monitor",
         Annotated[
             bool | None,

@@ -6,14 +6,14 @@ import json
 
 import pytest
 
-from tests.unit.services.verify_cluster import ScriptedNetwork, cluster
+from tests.unit.services.verify_cluster import ScriptedNetwork, cluster, evaluator_sar
 
 
 @pytest.fixture
 def fake_cluster(adapters):
     api = cluster()
     api.exec_handler = ScriptedNetwork()
-    api.access_handler = lambda review: False
+    api.access_handler = evaluator_sar(api)
     adapters.kube = lambda: api
     return api
 
@@ -48,6 +48,14 @@ def test_rbac_live_table(cli, fake_cluster):
     assert result.exit_code == 0, result.stderr
     assert "mlopsctl verify rbac (v1.31.0)" in result.stdout
     assert "PASS" in result.stdout and "FAIL" not in result.stdout
+
+
+def test_rbac_live_fails_an_authorizer_that_denies_everything(cli, fake_cluster):
+    fake_cluster.access_handler = lambda review: False
+    result = cli("-q", "-o", "json", "verify", "rbac", "--tenant", "tenant-a")
+    assert result.exit_code == 6
+    failed = {check["name"] for check in json.loads(result.stdout)["checks"] if not check["passed"]}
+    assert "sa:tenant-a/tenant-owner: patch deployments.apps in tenant-a" in failed
 
 
 def test_isolation_writes_evidence(cli, fake_cluster, tmp_path):

@@ -137,7 +137,10 @@ def test_rbac_offline_secrets_cluster_wide_exits_6(cli, tmp_path):
     ]
     result = cli("verify", "rbac", "--offline", "--manifests", str(_tenants(tmp_path, extra)), env={"COLUMNS": "400"})
     assert result.exit_code == 6
-    assert "Tenant isolation (RBAC): 111 passed, 9 failed" in result.stdout
+    # 9 for each of tenant-b's two accounts, and 7 more for tenant-owner as tenant-b's owner ("create secrets" in
+    # tenant-a, the five platform namespaces and cluster-wide).
+    assert "Tenant isolation (RBAC): 543 passed, 25 failed" in result.stdout
+    assert "sa:tenant-b/tenant-owner create secrets (tenant-a)" in result.stdout
     assert (
         "FAIL" in result.stdout and "system:serviceaccount:tenant-b:inference list secrets (tenant-a)" in result.stdout
     )

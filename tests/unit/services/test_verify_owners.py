@@ -4,11 +4,10 @@ the fake API), with the same probes on both sides."""
 from __future__ import annotations
 
 from mlopsctl import constants as c
-from mlopsctl.analysis.rbac import Request, Subject
 from mlopsctl.manifests.tenant import TenantSpec, render_tenant
 from mlopsctl.services.verify import rbac_offline
-from mlopsctl.services.verify_rbac import read_rbac, verify_rbac
-from tests.unit.services.verify_cluster import cluster
+from mlopsctl.services.verify_rbac import verify_rbac
+from tests.unit.services.verify_cluster import cluster, evaluator_sar
 
 NOW = "2026-01-01T00:00:00+00:00"
 OWNERS = ["user:alice", "group:team-a", "sa:ci/deployer"]
@@ -20,17 +19,6 @@ def owned_cluster():
     for obj in render_tenant(TenantSpec.create("tenant-a", owners=OWNERS)):
         api.add(obj)
     return api
-
-
-def evaluator_sar(api):
-    """The API server's answers, computed by the RBAC evaluator over the fake's objects."""
-    model = read_rbac(api)
-
-    def answer(review):
-        request = Request(review.verb, review.resource, review.group, review.subresource, review.namespace, review.name)
-        return model.authorize(Subject(review.user, review.groups), request).allowed
-
-    return answer
 
 
 def offline_objects():

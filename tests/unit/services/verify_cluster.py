@@ -235,3 +235,17 @@ class ScriptedNetwork:
             observed = "connected" if connected else "timeout"
             lines.append(json.dumps({"id": ident, "connected": connected, "observed": observed}))
         return ExecResult("\n".join(lines) + "\n", "", 0)
+
+
+def evaluator_sar(api: FakeKubeApi):
+    """SubjectAccessReview answers as plain RBAC gives them over the fake's objects (an API server with RBAC only)."""
+    from mlopsctl.analysis.rbac import Request, Subject
+    from mlopsctl.services.verify_rbac import read_rbac
+
+    model = read_rbac(api)
+
+    def answer(review):
+        request = Request(review.verb, review.resource, review.group, review.subresource, review.namespace, review.name)
+        return model.authorize(Subject(review.user, review.groups), request).allowed
+
+    return answer
