@@ -73,6 +73,7 @@ def test_gpu_monitored_tenant_and_pinned_image_tenant_pass_too(tmp_path):
             image=f"registry.example.com/ml/inference:1.0.0@{DIGEST}",
             model_uri="s3://models/sentiment/v2",
             model_version="v2",
+            owners=["user:alice", "group:team-a", "sa:ci/deployer"],
         ),
     )
     report = scan(tmp_path)
@@ -82,6 +83,10 @@ def test_gpu_monitored_tenant_and_pinned_image_tenant_pass_too(tmp_path):
     assert max(skips.values()) <= MAX_SKIPS_PER_TENANT
     # A pinned image needs neither image skip, and the S3 settings are read from Secret files (CKV_K8S_35 passes).
     assert "pinned" not in skips
+    # The owners' Role and binding were judged by the RBAC checks (wildcards, bind, escalate, impersonate).
+    judged = {(c["check_id"], c["resource"]) for c in report["results"]["passed_checks"]}
+    assert {("CKV_K8S_49", "Role.pinned.tenant-owner"), ("CKV_K8S_158", "Role.pinned.tenant-owner"),
+            ("CKV2_K8S_3", "RoleBinding.pinned.tenant-owner")} <= judged  # fmt: skip
 
 
 def test_a_kind_tenant_serving_a_model_from_the_store_stays_within_two_skips(tmp_path):
@@ -103,6 +108,10 @@ def test_the_scan_really_catches_a_weakened_deployment(tmp_path):
     main = deployment["spec"]["template"]["spec"]["containers"][0]
     main["securityContext"]["readOnlyRootFilesystem"] = False
     del main["livenessProbe"]
+    owner_role = next(o for o in objects if o["kind"] == "Role" and o["metadata"]["name"] == "tenant-owner")
+    owner_role["rules"].append(
+        {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "verbs": ["escalate"]}
+    )
     (tmp_path / "weak.yaml").write_text(render_yaml(objects))
     failed = {f.split()[0] for f in failures(scan(tmp_path))}
-    assert {"CKV_K8S_22", "CKV_K8S_8"} <= failed
+    assert {"CKV_K8S_22", "CKV_K8S_8", "CKV_K8S_158"} <= failed
