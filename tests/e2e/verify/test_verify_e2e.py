@@ -135,13 +135,14 @@ def test_live_rbac_isolation_holds_and_agrees_with_the_evaluator(cli, api, tenan
     failing = [(check["name"], check["observed"], check["detail"]) for check in data["checks"] if not check["passed"]]
     assert result.exit_code == 0, failing
     subjects = {check["name"].split(": ")[0] for check in data["checks"]}
-    # Every account of each tenant namespace is checked: the tenant's own and the `default` one Kubernetes adds.
+    # Every account of each tenant namespace is checked: the tenant's own, its tenant-owner account and the
+    # `default` one Kubernetes adds; each tenant-owner account is also probed, under its sa: name, as its owner.
     accounts = {
         f"system:serviceaccount:{name}:{account['metadata']['name']}"
         for name in TENANTS
         for account in api.list("v1", "ServiceAccount", name)
     }
-    assert subjects == accounts
+    assert subjects == accounts | {f"sa:{tenant}/{c.TENANT_OWNER}" for tenant in TENANTS}
     assert {f"system:serviceaccount:{name}:{c.APP_NAME}" for name in TENANTS} <= subjects
 
 
