@@ -70,16 +70,19 @@ def verify_all_report() -> LiveReport:
     """`verify isolation` run for real against the fake cluster, merged with an autoscaling part that drove load."""
     from mlopsctl.services.verify_network import verify_network
     from mlopsctl.services.verify_rbac import verify_rbac
-    from tests.unit.services.verify_cluster import SERVICE_IP, ScriptedNetwork, cluster
+    from tests.unit.services.verify_cluster import SERVICE_IP, ScriptedNetwork, cluster, evaluator_sar
 
     api = cluster()
     network = ScriptedNetwork()
     network.allowed.add((LEAK[0], SERVICE_IP[LEAK[1]], c.SERVICE_PORT, "TCP"))
     api.exec_handler = network
+    rbac = evaluator_sar(api)
 
-    def access(review: AccessReview) -> bool:  # the API server grants tenant-b's account secrets in tenant-a
-        return (
-            review.user.startswith("system:serviceaccount:tenant-b:")
+    def access(
+        review: AccessReview,
+    ) -> bool:  # RBAC, plus another authorizer granting tenant-b's account secrets in tenant-a
+        return rbac(review) or (
+            review.user == "system:serviceaccount:tenant-b:inference"
             and review.resource == "secrets"
             and (review.namespace == "tenant-a")
         )
