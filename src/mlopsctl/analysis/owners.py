@@ -29,6 +29,9 @@ RBAC = "rbac.authorization.k8s.io"
 NETWORKING = "networking.k8s.io"
 AUTHENTICATED = "system:authenticated"
 
+# Namespaces where owners must have nothing even when the objects at hand do not declare them.
+PLATFORM_SCOPES = ("default", "kube-system", c.MONITORING_NAMESPACE, c.STORAGE_NAMESPACE, c.SYSTEM_NAMESPACE)
+
 RULE_JOB = "owners may run their own namespace's service"
 RULE_ISOLATION = "owners never change what isolates their namespace"
 RULE_ELSEWHERE = "owners have nothing in any other namespace"

@@ -11,12 +11,11 @@ from typing import Any
 from mlopsctl import constants as c
 from mlopsctl.adapters.base import KubeApi
 from mlopsctl.analysis.inventory import build_inventory
-from mlopsctl.analysis.owners import OwnerProbe, owner_probes, tenant_owners
+from mlopsctl.analysis.owners import PLATFORM_SCOPES, OwnerProbe, owner_probes, tenant_owners
 from mlopsctl.analysis.rbac import RbacModel
 from mlopsctl.errors import NotFound, UsageError
 from mlopsctl.manifests.owners import Owner
-
-PLATFORM_SCOPES = ("default", "kube-system", c.MONITORING_NAMESPACE, c.STORAGE_NAMESPACE, c.SYSTEM_NAMESPACE)
+from mlopsctl.services.verify_owners import ask, live_owners
 
 
 @dataclass
@@ -58,8 +57,6 @@ def summarize(
 
 
 def access_live(api: KubeApi, tenant: str) -> TenantAccess:
-    from mlopsctl.services.verify_owners import ask, live_owners
-
     namespace = api.get("v1", "Namespace", tenant)
     labels = ((namespace or {}).get("metadata") or {}).get("labels") or {}
     if namespace is None or labels.get(c.TENANT_LABEL) != tenant:

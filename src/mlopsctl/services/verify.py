@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlopsctl import constants as c
 from mlopsctl.analysis.inventory import Inventory, build_inventory
 from mlopsctl.analysis.isolation import (
     STANDARD_CHECKS,
@@ -23,12 +22,11 @@ from mlopsctl.analysis.isolation import (
     tenant_namespaces,
 )
 from mlopsctl.analysis.netpol import Network, PolicyError
+from mlopsctl.analysis.owners import PLATFORM_SCOPES, owner_probes, tenant_owners
 from mlopsctl.analysis.rbac import RbacModel, Subject
 from mlopsctl.errors import UsageError
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
-# Namespaces where owners must have nothing even when the manifests at hand do not declare them.
-OWNER_SCOPES = ("default", "kube-system", c.MONITORING_NAMESPACE, c.STORAGE_NAMESPACE, c.SYSTEM_NAMESPACE)
 
 
 @dataclass
@@ -209,9 +207,7 @@ def owner_expectations(
     expectations: list[dict[str, Any]],
 ) -> dict[str, list[str]]:
     """The owners' probes of every tenant (analysis/owners.py) as check rows and expectations; its owners."""
-    from mlopsctl.analysis.owners import owner_probes, tenant_owners
-
-    scopes = sorted(set(inventory.all_namespaces()) | set(OWNER_SCOPES))
+    scopes = sorted(set(inventory.all_namespaces()) | set(PLATFORM_SCOPES))
     found: dict[str, list[str]] = {}
     for tenant in tenants:
         owners = tenant_owners(

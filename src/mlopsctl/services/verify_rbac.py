@@ -13,6 +13,7 @@ from mlopsctl.analysis.rbac import RbacModel, Subject
 from mlopsctl.progress import NullStatus, Status
 from mlopsctl.services.verify import LiveCheck, LiveReport, utc_now
 from mlopsctl.services.verify_network import live_tenants
+from mlopsctl.services.verify_owners import verify_owners
 
 RBAC_API = "rbac.authorization.k8s.io/v1"
 # Besides the tenants, the namespaces a tenant account must have nothing in (when they exist).
@@ -105,8 +106,6 @@ def verify_rbac(
                         )
                     )
     with status.step(f"asking the API server about the owners of {len(tenant_names)} tenant(s)"):
-        from mlopsctl.services.verify_owners import verify_owners
-
         owner_checks, owner_notes = verify_owners(api, model, namespace_objects, tenant_names, scopes, now)
         report.checks.extend(owner_checks)
         report.notes.extend(owner_notes)
