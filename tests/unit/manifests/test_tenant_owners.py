@@ -194,3 +194,21 @@ def test_any_owner_list_renders_one_subject_per_distinct_owner_and_round_trips(t
 def test_reserved_names_are_never_accepted(prefix, rest):
     with pytest.raises(InvalidOwner):
         Owner.parse(f"{prefix}system:{rest}")
+
+
+def test_the_rule_table_in_the_docs_is_the_role():
+    """docs/tenants.md documents the exact rule set: its table must say what the template renders."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[3] / "docs" / "tenants.md").read_text()
+    table = text.split("The Role, exactly", 1)[1].split("Never granted", 1)[0]
+    rows = [line.split("|")[1:4] for line in table.splitlines() if line.startswith("| `")]
+
+    def words(cell: str) -> list[str]:
+        return [word.strip() for word in cell.split(",")]
+
+    documented = [
+        {"apiGroups": [group.strip().strip("`").strip('"')], "resources": words(resources), "verbs": words(verbs)}
+        for group, resources, verbs in rows
+    ]
+    assert documented == owner_objects(TenantSpec.create("tenant-a"))["Role"]["rules"]
