@@ -47,6 +47,7 @@ class ClusterEndpoint:
     certificate_authority_data: str | None = None  # base64 PEM, as a kubeconfig carries it
     insecure_skip_tls_verify: bool = False
     tls_server_name: str | None = None
+    proxy_url: str | None = None
 
 
 class KubeApi(Protocol):

@@ -457,6 +457,7 @@ class KubernetesApi:
             ca_data,
             insecure_skip_tls_verify=not getattr(self.configuration, "verify_ssl", True),
             tls_server_name=getattr(self.configuration, "tls_server_name", None) or None,
+            proxy_url=getattr(self.configuration, "proxy", None) or None,
         )
 
     def service_proxy_get(

@@ -61,6 +61,8 @@ def build_kubeconfig(tenant: str, endpoint: ClusterEndpoint, token: str) -> dict
         cluster["insecure-skip-tls-verify"] = True
     if endpoint.tls_server_name:
         cluster["tls-server-name"] = endpoint.tls_server_name
+    if endpoint.proxy_url:
+        cluster["proxy-url"] = endpoint.proxy_url
     name = f"mlopsctl-{tenant}"
     user = f"{tenant}-{c.TENANT_OWNER}"
     return {

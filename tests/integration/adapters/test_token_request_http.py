@@ -114,6 +114,7 @@ def test_the_endpoint_carries_the_current_contexts_server_and_ca(tmp_path):
                     "server": "https://10.0.0.1:6443",
                     "certificate-authority-data": base64.b64encode(ca).decode(),
                     "tls-server-name": "kubernetes.default",
+                    "proxy-url": "http://127.0.0.1:3128",
                 },
             }
         ],
@@ -130,3 +131,4 @@ def test_the_endpoint_carries_the_current_contexts_server_and_ca(tmp_path):
     assert base64.b64decode(endpoint.certificate_authority_data or "") == ca
     assert endpoint.tls_server_name == "kubernetes.default"
     assert endpoint.insecure_skip_tls_verify is False
+    assert endpoint.proxy_url == "http://127.0.0.1:3128"

@@ -74,9 +74,20 @@ def test_a_capped_lifetime_is_noted(api):
 
 
 def test_insecure_and_server_name_settings_carry_over():
-    endpoint = ClusterEndpoint("https://k8s:6443", None, insecure_skip_tls_verify=True, tls_server_name="k8s.local")
+    endpoint = ClusterEndpoint(
+        "https://k8s:6443",
+        None,
+        insecure_skip_tls_verify=True,
+        tls_server_name="k8s.local",
+        proxy_url="http://proxy:3128",
+    )
     cluster = build_kubeconfig("t", endpoint, "x")["clusters"][0]["cluster"]
-    assert cluster == {"server": "https://k8s:6443", "insecure-skip-tls-verify": True, "tls-server-name": "k8s.local"}
+    assert cluster == {
+        "server": "https://k8s:6443",
+        "insecure-skip-tls-verify": True,
+        "tls-server-name": "k8s.local",
+        "proxy-url": "http://proxy:3128",
+    }
 
 
 def test_refusals_are_typed_errors(api):
