@@ -107,7 +107,7 @@ def test_access_and_verify_rbac_agree_with_the_api_server(cli, tenant):
     assert data["as_expected"], [row["unexpected"] for row in data["owners"]]
     assert {row["owner"] for row in data["owners"]} == {OWNER, f"sa:{tenant}/{c.TENANT_OWNER}"}
 
-    verify = cli(*_global(), "-q", "-o", "json", "verify", "rbac", "--tenant", tenant)
+    verify = cli(*_global(), "-q", "-o", "json", "verify", "rbac", tenant)
     checks = json.loads(verify.stdout)["checks"]
     failing = [(check["name"], check["observed"], check["detail"]) for check in checks if not check["passed"]]
     assert verify.exit_code == 0, failing

@@ -52,7 +52,7 @@ def test_rbac_live_table(cli, fake_cluster):
 
 def test_rbac_live_fails_an_authorizer_that_denies_everything(cli, fake_cluster):
     fake_cluster.access_handler = lambda review: False
-    result = cli("-q", "-o", "json", "verify", "rbac", "--tenant", "tenant-a")
+    result = cli("-q", "-o", "json", "verify", "rbac", "tenant-a")
     assert result.exit_code == 6
     failed = {check["name"] for check in json.loads(result.stdout)["checks"] if not check["passed"]}
     assert "sa:tenant-a/tenant-owner: patch deployments.apps in tenant-a" in failed
