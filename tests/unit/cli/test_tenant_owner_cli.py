@@ -22,7 +22,10 @@ TOKEN = "eyJhbGciOiJSUzI1NiJ9.owner"
 
 @pytest.fixture
 def api(monkeypatch):
+    """A Kind cluster (its node says so), so `tenant add` runs the version tag `cluster up` loads."""
     fake = FakeKubeApi()
+    fake.add({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "mlopsctl-control-plane"},
+              "spec": {"providerID": "kind://docker/mlopsctl/mlopsctl-control-plane"}})  # fmt: skip
     monkeypatch.setattr("mlopsctl.adapters.kube.connect", lambda context=None, kubeconfig=None, **kw: fake)
     return fake
 
