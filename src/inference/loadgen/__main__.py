@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -54,6 +55,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", default="10s", help="per-request timeout")
     p.add_argument("--connect-wait", default="0", help="keep trying to connect this long before giving up")
     p.add_argument("--slo", help='thresholds, e.g. "p99<200ms,errors<1%%": exit 6 when one is breached')
+    workers = p.add_argument_group("several generators sharing one schedule (request i goes to worker i %% N)")
+    workers.add_argument("--workers", type=int, default=1, help="how many workers share the schedule")
+    workers.add_argument(
+        "--worker-index", type=int, help="this worker's index (default: $JOB_COMPLETION_INDEX of an Indexed Job, or 0)"
+    )
+    workers.add_argument("--start-at", type=float, help="wall-clock Unix time at which the shared timeline starts")
+    workers.add_argument(
+        "--histograms", action="store_true", help="encoded HDR histograms in the report (implied by --workers > 1)"
+    )
     p.add_argument("--no-uvloop", action="store_true", help="use the standard asyncio event loop")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -65,6 +75,16 @@ def _seconds(text: str, option: str, allow_zero: bool = False) -> float:
     if allow_zero and str(text).strip() in ("0", "0s", ""):
         return 0.0
     return parse_duration(text, option)
+
+
+def _worker_index(args: argparse.Namespace) -> int:
+    if args.worker_index is not None:
+        return int(args.worker_index)
+    text = os.environ.get("JOB_COMPLETION_INDEX", "0")
+    try:
+        return int(text)
+    except ValueError:
+        raise SpecError(f"invalid JOB_COMPLETION_INDEX {text!r}: expected a whole number") from None
 
 
 def config_from_args(args: argparse.Namespace) -> LoadConfig:
@@ -99,6 +119,10 @@ def config_from_args(args: argparse.Namespace) -> LoadConfig:
         max_connections=args.connections,
         timeout=parse_duration(args.timeout, "--timeout"),
         connect_wait=_seconds(args.connect_wait, "--connect-wait", allow_zero=True),
+        workers=args.workers,
+        worker_index=_worker_index(args),
+        start_at=args.start_at,
+        histograms=args.histograms,
     ).validate()
 
 

@@ -34,10 +34,10 @@ from typing import Any
 
 from inference.loadgen.http import Connection, failure_kind
 from inference.loadgen.mix import build_requests, default_path, split_url
+from inference.loadgen.schedule import open_schedule, target_rate_at
 from inference.loadgen.spec import LoadConfig
-from inference.loadgen.stats import Recorder, latency_summary
+from inference.loadgen.stats import REPORT_SCHEMA, Recorder, encode, latency_summary
 
-REPORT_SCHEMA = "loadgen.report/v1"
 PRE_OPEN_CONNECTIONS = 8
 TICK = 1.0
 MIN_SLEEP = 0.001
@@ -94,45 +94,26 @@ class Engine:
         self._closed_active = 0
         self._closed_issued = 0
         self._issuing_done: asyncio.Event | None = None
+        self.start_lateness = 0.0
+        self.mergeable = config.histograms or config.workers > 1  # histograms in the report, for a merge
 
     # ----------------------------------------------------------------------------------------------- timeline
     def target_rate_at(self, t: float) -> float | None:
-        """The intended rate `t` seconds after the measured part began (open model only)."""
-        config = self.config
-        if config.model != "open":
-            return None
-        r0, r1 = config.start_rate, config.end_rate
-        if r0 == r1 or not config.duration:
-            return r0
-        return r0 + (r1 - r0) * min(max(t, 0.0), config.duration) / config.duration
+        """This worker's intended rate `t` seconds after the measured part began (open model only)."""
+        return target_rate_at(self.config, t)
 
     def _offsets(self) -> tuple[int, int, Callable[[int], float]]:
-        """(warm-up requests, measured requests, i -> seconds after t0) of the open model's timeline."""
-        config = self.config
-        r0, r1 = config.start_rate, config.end_rate
-        warmup_count = math.ceil(config.warmup * r0) if config.warmup else 0
-        if config.duration is not None:
-            measured = math.floor(config.duration * (r0 + r1) / 2.0 + 1e-9)
-            if config.requests is not None:
-                measured = min(measured, config.requests)
-        else:
-            measured = int(config.requests or 0)
-        warmup = config.warmup
-        if r0 == r1 or not config.duration:
+        """(warm-up requests, measured requests, i -> seconds after t0) of the whole open-model timeline."""
+        schedule = open_schedule(self.config)
+        return schedule.warmup_count, schedule.measured_count, schedule.offset
 
-            def offset(i: int) -> float:
-                return i / r0 if i < warmup_count else warmup + (i - warmup_count) / r0
-
-        else:
-            slope = (r1 - r0) / config.duration
-
-            def offset(i: int) -> float:
-                if i < warmup_count:
-                    return i / r0
-                j = i - warmup_count
-                return warmup + (-r0 + math.sqrt(max(r0 * r0 + 2.0 * slope * j, 0.0))) / slope
-
-        return warmup_count, measured, offset
+    def _timeline_start(self) -> float:
+        """The perf_counter instant the timeline begins: now, or the agreed wall-clock `start_at` (which may
+        already be past: a worker that starts late sends its overdue requests at once, measured as late)."""
+        perf = time.perf_counter()
+        if self.config.start_at is None:
+            return perf + 0.005
+        return perf + (self.config.start_at - time.time())
 
     # ------------------------------------------------------------------------------------------ connections
     def _new_connection(self) -> Connection:
@@ -247,6 +228,7 @@ class Engine:
         loop = asyncio.get_running_loop()
         warmup_count, measured_count, offset = self._offsets()
         total = warmup_count + measured_count
+        stride = self.config.workers
         for _ in range(max(0, min(PRE_OPEN_CONNECTIONS, self.config.max_connections) - len(self.idle))):
             try:
                 self.idle.append(await self._connect())
@@ -257,13 +239,12 @@ class Engine:
         idle = self.idle
         queue = self.queue
         perf = time.perf_counter
-        self.t0 = start = perf() + 0.005
+        self.t0 = start = self._timeline_start()
         self.measure_start = start + self.config.warmup
-        self._cpu_start = _cpu_seconds()
-        self._last_tick = self.measure_start
+        await self._wait_for_start()
         ticker = loop.create_task(self._ticker())
         sweeper = loop.create_task(self._sweeper())
-        i = 0
+        i = self.config.worker_index
         try:
             while i < total and not self.stopping:
                 now = perf()
@@ -288,7 +269,7 @@ class Engine:
                         else:
                             queue.append(intended)
                             self._open_more()
-                    i += 1
+                    i += stride
                 if i >= total:
                     break
                 # Event-loop timers have millisecond resolution: shorter sleeps would spin. Requests due within the
@@ -301,6 +282,16 @@ class Engine:
             ticker.cancel()
             sweeper.cancel()
 
+    async def _wait_for_start(self) -> None:
+        """Sleep until the timeline's start; a worker that comes late records by how much (its requests that
+        were already due go out at once and are measured from their intended times)."""
+        delay = self.t0 - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        self.start_lateness = max(0.0, time.perf_counter() - self.t0)
+        self._cpu_start = _cpu_seconds()
+        self._last_tick = self.measure_start
+
     async def _drain(self) -> None:
         """Wait for the requests in flight, at most `timeout` seconds (the sweeper times out the rest)."""
         deadline = time.perf_counter() + self.config.timeout + 0.5
@@ -310,16 +301,15 @@ class Engine:
     # ----------------------------------------------------------------------------------------- closed model
     def _closed_next(self, conn: Connection, now: float) -> None:
         config = self.config
-        if self.stopping or (
-            config.requests is not None and now >= self.measure_start and self._closed_issued >= config.requests
-        ):
+        limit = None if config.requests is None else config.share(config.requests)
+        if self.stopping or (limit is not None and now >= self.measure_start and self._closed_issued >= limit):
             self._closed_active -= 1
             conn.close()
             self._closed_maybe_done()
             return
         if now >= self.measure_start:
             self._closed_issued += 1
-            if config.requests is not None and self._closed_issued >= config.requests and self._issuing_done:
+            if limit is not None and self._closed_issued >= limit and self._issuing_done:
                 self._issuing_done.set()
         self.in_flight += 1
         self.max_in_flight_seen = max(self.max_in_flight_seen, self.in_flight)
@@ -364,17 +354,15 @@ class Engine:
         loop = asyncio.get_running_loop()
         config = self.config
         self._issuing_done = asyncio.Event()
-        perf = time.perf_counter
-        self.t0 = perf()
+        self.t0 = self._timeline_start()
         self.measure_start = self.t0 + config.warmup
-        self._cpu_start = _cpu_seconds()
-        self._last_tick = self.measure_start
+        await self._wait_for_start()
         ticker = loop.create_task(self._ticker())
         sweeper = loop.create_task(self._sweeper())
         try:
-            for _ in range(config.concurrency or 1):
+            for _ in range(config.share(config.concurrency or 1)):
                 self._closed_spawn()
-            end_wait = None if config.duration is None else config.warmup + config.duration
+            end_wait = None if config.duration is None else self.measure_start + config.duration - time.perf_counter()
             with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
                 await asyncio.wait_for(self._issuing_done.wait(), timeout=end_wait)
             self.stopping = True
@@ -401,7 +389,12 @@ class Engine:
 
     async def _ticker(self) -> None:
         """Once a second (aligned on the end of the warm-up): close the timeline interval, report progress."""
-        k = 1 - math.ceil(self.config.warmup) if self.config.warmup else 1
+        first = 1 - math.ceil(self.config.warmup) if self.config.warmup else 1
+        missed = math.floor((time.perf_counter() - self.measure_start) / TICK)
+        for late in range(1, missed + 1):  # a late start: the seconds this worker missed are empty entries
+            self._close_interval(self.measure_start + late * TICK)
+            self._emit_progress("run", self.measure_start + late * TICK)
+        k = max(first, missed + 1)
         while True:
             delay = self.measure_start + k * TICK - time.perf_counter()
             if delay > 0:
@@ -420,7 +413,9 @@ class Engine:
             return
         t = now - self.measure_start
         midpoint = t - duration / 2
-        entry = self.recorder.take_interval(t, duration, self.target_rate_at(midpoint), self.in_flight)
+        entry = self.recorder.take_interval(
+            t, duration, self.target_rate_at(midpoint), self.in_flight, with_histogram=self.mergeable
+        )
         self.timeline.append(entry)
         self._last_tick = now
 
@@ -460,6 +455,7 @@ class Engine:
                 target = (config.start_rate + config.end_rate) / 2.0
             else:
                 target = config.start_rate
+            target /= config.workers
         else:
             target = None
         lag = latency_summary(recorder.lag)
@@ -482,6 +478,13 @@ class Engine:
                 "max_in_flight": config.max_in_flight,
                 "max_connections": config.max_connections,
                 "timeout": config.timeout,
+                "workers": config.workers,
+            },
+            "worker": {
+                "index": config.worker_index,
+                "workers": config.workers,
+                "start_at": config.start_at,
+                "start_lateness_ms": round(self.start_lateness * 1000.0, 3),
             },
             "interrupted": interrupted or self.terminated,
             "duration_s": round(elapsed, 3),
@@ -510,12 +513,21 @@ class Engine:
         if math.isfinite(self.measure_start) and self.end_time - self._last_tick > 0.05 and now > self.measure_start:
             duration = self.end_time - self._last_tick
             t = self.end_time - self.measure_start
+            target = self.target_rate_at(t - duration / 2)
             timeline.append(
-                self.recorder.take_interval(t, duration, self.target_rate_at(t - duration / 2), self.in_flight)
+                self.recorder.take_interval(t, duration, target, self.in_flight, with_histogram=self.mergeable)
             )
             self._last_tick = self.end_time
             self.timeline = timeline
         summary = self.summary(now, interrupted)
+        if self.mergeable:
+            recorder = self.recorder
+            summary["histograms"] = {
+                "latency_us": encode(recorder.latency),
+                "schedule_lag_us": encode(recorder.lag),
+                "latency_sum_us": recorder.total_us,
+                "latency_sum_squares_us": recorder.squares,
+            }
         summary["timeline"] = timeline
         return summary
 

@@ -13,6 +13,7 @@ from typing import Any
 
 MODELS = ("open", "closed")
 MIXES = ("predict", "batch")
+MAX_WORKERS = 64
 
 
 class SpecError(ValueError):
@@ -195,6 +196,11 @@ class LoadConfig:
     max_connections: int = 128
     timeout: float = 10.0
     connect_wait: float = 0.0
+    # Several generators share one schedule: request i is this worker's when i % workers == worker_index.
+    workers: int = 1
+    worker_index: int = 0
+    start_at: float | None = None  # wall-clock (Unix) time at which the shared timeline begins
+    histograms: bool = False  # put encoded HDR histograms in the report, for an exact merge
 
     @property
     def model(self) -> str:
@@ -237,7 +243,24 @@ class LoadConfig:
             raise SpecError(f"invalid --connections {self.max_connections}: between 1 and 10000")
         if self.timeout <= 0:
             raise SpecError(f"invalid --timeout {self.timeout}: must be greater than zero")
+        self._validate_workers()
         return self
+
+    def _validate_workers(self) -> None:
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise SpecError(f"invalid --workers {self.workers}: between 1 and {MAX_WORKERS}")
+        if not 0 <= self.worker_index < self.workers:
+            raise SpecError(f"invalid --worker-index {self.worker_index}: between 0 and {self.workers - 1}")
+        if self.concurrency is not None and self.concurrency < self.workers:
+            raise SpecError(f"--concurrency {self.concurrency} is fewer connections than --workers {self.workers}")
+        if self.requests is not None and self.requests < self.workers:
+            raise SpecError(f"--requests {self.requests} is fewer requests than --workers {self.workers}")
+        if self.start_at is not None and not (math.isfinite(self.start_at) and self.start_at > 0):
+            raise SpecError(f"invalid --start-at {self.start_at!r}: a Unix time in seconds")
+
+    def share(self, total: int) -> int:
+        """This worker's part of `total` things dealt round-robin (connections, requests of the closed model)."""
+        return total // self.workers + (1 if self.worker_index < total % self.workers else 0)
 
     def to_args(self) -> list[str]:
         """The engine's command-line arguments for this configuration (what an in-cluster Job runs)."""
@@ -263,6 +286,12 @@ class LoadConfig:
         args += ["--timeout", f"{_num(self.timeout)}s"]
         if self.connect_wait:
             args += ["--connect-wait", f"{_num(self.connect_wait)}s"]
+        if self.workers > 1:  # the index comes from each worker's own environment (JOB_COMPLETION_INDEX)
+            args += ["--workers", str(self.workers)]
+        if self.start_at is not None:
+            args += ["--start-at", repr(float(self.start_at))]
+        if self.histograms and self.workers == 1:
+            args += ["--histograms"]
         return args
 
 

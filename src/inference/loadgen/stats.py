@@ -13,6 +13,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+REPORT_SCHEMA = "loadgen.report/v2"
 LOWEST_US = 1
 HIGHEST_US = 600_000_000  # 10 minutes
 SIGNIFICANT_DIGITS = 3
@@ -21,6 +22,15 @@ PERCENTILES = (("p50", 50.0), ("p90", 90.0), ("p95", 95.0), ("p99", 99.0), ("p99
 
 def new_histogram() -> HdrHistogram:
     return HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
+
+
+def encode(histogram: HdrHistogram) -> str:
+    """The histogram in HdrHistogram's compressed base64 form (what `decode` reads back, exactly)."""
+    return histogram.encode().decode("ascii")
+
+
+def decode(text: str) -> HdrHistogram:
+    return HdrHistogram.decode(text.encode("ascii"))
 
 
 def to_us(seconds: float) -> int:
@@ -126,12 +136,16 @@ class Recorder:
     def errors(self) -> int:
         return self.completed - self.ok + self.failed
 
-    def take_interval(self, t: float, duration: float, target_rate: float | None, in_flight: int) -> dict[str, Any]:
-        """The timeline entry for the interval that ends now, and a fresh interval."""
+    def take_interval(
+        self, t: float, duration: float, target_rate: float | None, in_flight: int, with_histogram: bool = False
+    ) -> dict[str, Any]:
+        """The timeline entry for the interval that ends now, and a fresh interval. `with_histogram` adds the
+        interval's latencies, encoded, so several workers' seconds merge exactly."""
         counts, self._interval = self._interval, Counter()
-        latency = latency_summary(self.interval_latency)
+        histogram = self.interval_latency
+        latency = latency_summary(histogram)
         self.interval_latency = new_histogram()  # cheaper than reset()
-        return {
+        entry: dict[str, Any] = {
             "t": round(t, 3),
             "duration": round(duration, 3),
             "target_rate": None if target_rate is None else round(target_rate, 2),
@@ -148,6 +162,9 @@ class Recorder:
             "p99": latency["p99"],
             "max": latency["max"],
         }
+        if with_histogram:
+            entry["histogram"] = encode(histogram)
+        return entry
 
     def requests_summary(self, in_flight: int) -> dict[str, int]:
         return {
