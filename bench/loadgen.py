@@ -1,6 +1,7 @@
 """Load generator accuracy and cost, against wrk and hey, in one run.
 
     python bench/loadgen.py [--rate 10000] [--duration 10] [--floor ../shared/bench/floor_app.py]
+    python bench/loadgen.py --workers 2 [--rate 10000] [--duration 10]
 
 Protocol (as ../shared/bench/README.md): the bare ASGI floor app under one uvicorn worker pinned to core 0
 (uvloop, httptools), every load generator pinned to core 1, POST /predict with a small JSON body.
@@ -14,6 +15,10 @@ Protocol (as ../shared/bench/README.md): the bare ASGI floor app under one uvico
    - wrk -t1 -c16 (flat out; Debian's wrk has no rate option),
    - hey -c16 flat out, and hey at --rate (-q is per worker: --rate / 16 each).
 Figures and ratios are printed; the exit code is 1 when the accuracy target is missed.
+
+With --workers N: the same open-model run by one engine and by N engine processes sharing the schedule (as
+`mlopsctl loadtest --workers N` runs them, all on the load core), then the merge of their reports: the
+combined rate against the target, each worker's own lateness, the CPU, and what the exact merge costs.
 """
 
 from __future__ import annotations
@@ -135,6 +140,81 @@ def engine(url: str, args: list[str], label: str) -> tuple[Run, dict]:
     return Run("loadgen", label, total, seconds, cpu, latency["p50"], latency["p99"], requests["errors"]), report
 
 
+def engine_workers(url: str, args: list[str], workers: int) -> tuple[Run, dict, float]:
+    """N engine processes sharing one schedule (start 2 s from now); their merged report and the merge's cost."""
+    import resource
+
+    sys.path.insert(0, str(ROOT / "src"))
+    from inference.loadgen.merge import merge_reports
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    start_at = time.time() + 2.0
+    base = [sys.executable, "-m", "inference.loadgen", "--url", url, *args, "--json", "--workers", str(workers)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    processes = [
+        subprocess.Popen(
+            pinned(LOAD_CORE, [*base, "--worker-index", str(i), "--start-at", repr(start_at)]),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for i in range(workers)
+    ]
+    outputs = [process.communicate()[0] for process in processes]
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    reports = [json.loads(out) for out in outputs]
+    started = time.perf_counter()
+    report = merge_reports(reports)
+    merge_seconds = time.perf_counter() - started
+    requests = report["requests"]
+    total = requests["completed"] + requests["failed"] + requests["warmup"]
+    seconds = report["duration_s"] + (report["config"]["warmup"] or 0.0)
+    latency = report["latency_ms"]
+    label = f"open, {workers} workers"
+    run = Run("loadgen", label, total, seconds, cpu, latency["p50"], latency["p99"], requests["errors"])
+    return run, report, merge_seconds
+
+
+def workers_main(args: argparse.Namespace) -> int:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = start_server(args.floor, port)
+    load = ["--rate", f"{args.rate:g}", "--duration", f"{args.duration}s", "--warmup", "2s", "--max-in-flight", "5000"]
+    try:
+        single, single_report = engine(url, load, f"open, {args.rate:g}/s")
+        split, report, merge_seconds = engine_workers(url, load, args.workers)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    print(
+        f"\nOpen model at {args.rate:,.0f} req/s for {args.duration} s (+2 s warm-up), floor app on core {SERVER_CORE},"
+    )
+    print(f"every generator process on core {LOAD_CORE}")
+    for run, result in ((single, single_report), (split, report)):
+        lag = result["engine"]["schedule_lag_ms"]
+        print(
+            f"  {run.mode:18} achieved {result['achieved_rate']:,.1f} of {result['target_rate']:,.0f} req/s "
+            f"({100 * (result['achieved_rate'] / result['target_rate'] - 1):+.2f} %), "
+            f"{result['requests']['dropped']} dropped, {result['requests']['errors']} errors; "
+            f"p50 {run.p50_ms} ms, p99 {run.p99_ms} ms; lag p99 {lag['p99']} ms; "
+            f"CPU {run.cpu:.2f} s ({run.cpu_per_10k:.3f} s per 10k)"
+        )
+    for worker in report["workers"]:
+        print(
+            f"    worker {worker['index']}: {worker['achieved_rate']:,.1f} of {worker['target_rate']:,.0f} req/s, "
+            f"started {worker['start_lateness_ms']} ms late, lag p99 {worker['schedule_lag_ms']['p99']} ms, "
+            f"CPU {worker['cpu_seconds']} s"
+        )
+    seconds = len(report["timeline"])
+    print(
+        f"  merge of {args.workers} reports ({seconds} seconds of per-second histograms + the whole run's): "
+        f"{merge_seconds * 1000:.1f} ms"
+    )
+    return 0
+
+
 def wrk(url: str, duration: int, lua: Path) -> Run:
     out, _wall, cpu = run_cpu(
         pinned(LOAD_CORE, ["wrk", "-t1", "-c16", f"-d{duration}s", "-s", str(lua), "--latency", f"{url}/predict"])
@@ -174,7 +254,10 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=10_000)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--floor", type=Path, default=DEFAULT_FLOOR)
+    parser.add_argument("--workers", type=int, default=1, help="compare one engine with N sharing the schedule")
     args = parser.parse_args()
+    if args.workers > 1:
+        return workers_main(args)
     for program in ("wrk", "hey"):
         if not shutil.which(program):
             print(f"{program} is not installed (Debian package {program})", file=sys.stderr)

