@@ -30,8 +30,9 @@ class MergeError(ValueError):
 def merged_histogram(encoded: Iterable[str | None]) -> HdrHistogram:
     total = new_histogram()
     for text in encoded:
-        if text:
-            total.add(decode(text))
+        part = decode(text) if text else None
+        if part is not None and part.get_total_count():  # an empty one would pull the minimum down to 0
+            total.add(part)
     return total
 
 
