@@ -4,10 +4,13 @@ Modes: in the cluster (default: a Job in the tenant's namespace, from the platfo
 Service, so the load spreads over every pod), `--url URL` (from this machine), or `--port-forward` (from this
 machine through `kubectl port-forward`, which reaches ONE pod: no use for scale-out).
 
-Exit codes: 0 done; 2 bad option value; 5 unknown tenant, cluster or target unreachable, Job failed to start;
-6 an --slo threshold was breached, by default more than 5% errors or no request answered (the report is still
-printed); 130 interrupted (the partial report is
-printed, and no Job is left behind).
+`--workers N` splits one schedule over N generators (an Indexed Job's pods, or local processes) and merges
+their histograms exactly.
+
+Exit codes: 0 done; 2 bad option value, or --workers beyond the quota headroom; 5 unknown tenant, cluster or
+target unreachable, Job failed to start; 6 an --slo threshold was breached, by default more than 5% errors or
+no request answered (the report is still printed); 130 interrupted (the partial report is printed, and no Job
+is left behind).
 """
 
 from __future__ import annotations
@@ -172,6 +175,14 @@ def summary_table(result):
             "generator",
             f"sent late by p99 {_fmt(lag, ' ms', 2)} (its own lag), {_fmt(engine.get('connections_opened'))} connections",
         )
+    workers = report.get("workers") or []
+    for worker in workers if len(workers) > 1 else []:
+        worker_lag = (worker.get("schedule_lag_ms") or {}).get("p99")
+        table.add_row(
+            f"worker {worker.get('index')}",
+            f"{_fmt(worker.get('achieved_rate'), '/s')} of {_fmt(worker.get('target_rate'), '/s')}, late by p99 "
+            f"{_fmt(worker_lag, ' ms', 2)}, started {_fmt(worker.get('start_lateness_ms'), ' ms', 0)} late",
+        )
     errors = report.get("errors") or {}
     parts = [f"HTTP {code}: {n}" for code, n in (errors.get("by_status") or {}).items()]
     parts += [f"{kind}: {n}" for kind, n in (errors.get("by_exception") or {}).items()]
@@ -253,6 +264,10 @@ def loadtest(
     ] = 1000,
     connections: Annotated[int, typer.Option("--connections", help="Cap on open connections.")] = 128,
     timeout: Annotated[str, typer.Option("--timeout", help="Per-request timeout.")] = "10s",
+    workers: Annotated[
+        int,
+        typer.Option("--workers", help="Generators sharing the schedule: pods of the Job, or local processes."),
+    ] = 1,
     slo: Annotated[
         str | None,
         typer.Option(
@@ -314,6 +329,7 @@ def loadtest(
         max_in_flight=max_in_flight,
         connections=connections,
         timeout=timeout,
+        workers=workers,
     )
     thresholds = service.parse_slo_option(slo)
 

@@ -1,5 +1,6 @@
-"""The in-cluster load generator's objects: a Job (the engine, from the tenant's own image) and the NetworkPolicy
-that lets it reach the tenant's inference pods. Pure: values in, plain dicts out.
+"""The in-cluster load generator's objects: an Indexed Job (the engine, from the tenant's own image, one pod per
+worker) and the NetworkPolicy that lets every one of its pods reach the tenant's inference pods. Pure: values
+in, plain dicts out.
 
     objects = render_loadtest_job(LoadtestJobValues(tenant="tenant-a", name="loadtest-x1y2z", image=..., args=[...]))
 """
@@ -26,6 +27,7 @@ class LoadtestJobValues:
     image: str
     args: Sequence[str]
     planned_seconds: float = 60.0
+    workers: int = 1  # pods of the Indexed Job, each with its JOB_COMPLETION_INDEX
 
     @property
     def namespace(self) -> str:
@@ -68,5 +70,6 @@ def render_loadtest_job(values: LoadtestJobValues) -> list[dict[str, Any]]:
         "container_port": c.CONTAINER_PORT,
         "active_deadline_seconds": int(values.planned_seconds) + DEADLINE_MARGIN_SECONDS,
         "ttl_seconds": TTL_SECONDS,
+        "workers": values.workers,
     }
     return render_documents(TEMPLATE, context)

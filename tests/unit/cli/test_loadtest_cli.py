@@ -29,7 +29,7 @@ class FakeTime:
 def cluster(monkeypatch, adapters):
     def install(api: FakeCluster) -> FakeCluster:
         adapters.kube = lambda: api
-        monkeypatch.setattr("mlopsctl.services.loadtest.time", FakeTime())
+        monkeypatch.setattr("mlopsctl.services.loadtest.pods.time", FakeTime())
         return api
 
     return install
@@ -132,7 +132,7 @@ def test_ctrl_c_before_any_load_prints_an_empty_partial_table(cli, cluster, monk
     def interrupted(seconds):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("mlopsctl.services.loadtest.time", FakeTime(sleep=interrupted))
+    monkeypatch.setattr("mlopsctl.services.loadtest.pods.time", FakeTime(sleep=interrupted))
     result = cli("loadtest", "tenant-a", "--live", "none")
     assert result.exit_code == 130
     assert "interrupted, partial" in result.stdout
