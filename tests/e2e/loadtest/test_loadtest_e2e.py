@@ -75,6 +75,29 @@ def test_in_cluster_load_reaches_the_service_and_cleans_up(cli, api, tenant, tmp
     assert _leftovers(api) == []
 
 
+def test_two_workers_share_one_schedule_and_are_merged(cli, api, tenant):
+    result = cli(*_global(), "-q", "loadtest", tenant, "--workers", "2", "--rate", "40", "--duration", "20s",
+                 "--slo", "errors<1%", "-o", "json")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)["report"]
+    assert report["requests"]["scheduled"] == 800  # the single-generator schedule, split, not doubled
+    assert report["requests"]["ok"] >= 790
+    workers = report["workers"]
+    assert [w["index"] for w in workers] == [0, 1]
+    assert [w["requests"]["scheduled"] for w in workers] == [400, 400]
+    assert all(w["name"].startswith("loadtest-") for w in workers)  # the pods of the Indexed Job
+    assert report["latency_ms"]["count"] == report["requests"]["completed"]
+    assert len({round(entry["t"]) for entry in report["timeline"]}) == len(report["timeline"])
+    assert _leftovers(api) == []
+
+
+def test_workers_beyond_the_quota_headroom_are_refused_and_nothing_is_created(cli, api, tenant):
+    result = cli(*_global(), "loadtest", tenant, "--workers", "60", "--duration", "5s")
+    assert result.exit_code == 2, result.stderr
+    assert "load generator pods do not fit the quota headroom of tenant" in result.stderr
+    assert _leftovers(api) == []
+
+
 def test_port_forward_mode_reaches_one_pod_and_says_so(cli, tenant):
     result = cli(
         *_global(), "-q", "loadtest", tenant, "--port-forward", "--rate", "20", "--duration", "5s", "-o", "json"

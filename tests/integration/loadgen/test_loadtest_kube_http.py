@@ -85,3 +85,44 @@ def test_job_lifecycle_on_the_wire(server, tmp_path):
     assert f"/apis/networking.k8s.io/v1/namespaces/tenant-a/networkpolicies/{JOB}" in deletes
     assert not [path for path in server.objects if JOB in path and "/pods/" not in path]
     assert json.loads(json.dumps(result.report))  # plain data all the way
+
+
+def test_an_indexed_job_of_two_workers_on_the_wire(server, tmp_path):
+    from tests.unit.services.loadtest_cluster import COMPLETION_INDEX, worker_lines
+
+    del server.objects[POD]
+    for index in (0, 1):
+        name = f"{JOB}-{index}-q4w8e"
+        path = f"{NS}/pods/{name}"
+        server.objects[path] = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": name,
+                "namespace": "tenant-a",
+                "labels": {c.LOADTEST_RUN_LABEL: JOB, COMPLETION_INDEX: str(index)},
+                "annotations": {COMPLETION_INDEX: str(index)},
+            },
+            "status": {"phase": "Running"},
+        }
+        server.logs[path] = "\n".join(worker_lines(index, 2, [[1_000 * (index + 1)], [2_000]])) + "\n"
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(server.kubeconfig())
+    api = connect(context="fake", kubeconfig=str(kubeconfig), request_timeout=10)
+
+    result = run_in_cluster(
+        api, "tenant-a", LoadOptions(rate=100, duration=2, workers=2), name=JOB, sleep=lambda s: None
+    )
+
+    quota_reads = [r for r in server.requests if r.method == "GET" and r.path == f"{NS}/resourcequotas"]
+    patches = [r for r in server.requests if r.method == "PATCH"]
+    assert quota_reads and server.requests.index(quota_reads[0]) < server.requests.index(patches[0])
+    spec = patches[0].body["spec"]
+    assert (spec["completionMode"], spec["completions"], spec["parallelism"]) == ("Indexed", 2, 2)
+    logs = sorted(r.path for r in server.requests if r.path.endswith("/log"))
+    assert logs == [f"{NS}/pods/{JOB}-0-q4w8e/log", f"{NS}/pods/{JOB}-1-q4w8e/log"]
+    assert result.report["requests"]["completed"] == 4 and len(result.report["workers"]) == 2
+    assert (result.report["latency_ms"]["min"], result.report["latency_ms"]["max"]) == (1.0, 2.0)
+    deleted = {r.path for r in server.requests if r.method == "DELETE"}
+    assert {f"{NS}/pods/{JOB}-0-q4w8e", f"{NS}/pods/{JOB}-1-q4w8e"} <= deleted
+    assert not [path for path in server.objects if JOB in path]

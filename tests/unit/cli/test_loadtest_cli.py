@@ -163,3 +163,47 @@ def test_report_dir_gets_an_html_page_and_the_json_result(cli, cluster, tmp_path
     assert 'id="load-replicas"' in page  # the HPA's replicas, on the same time axis
     saved = json.loads((evidence / "loadtest.json").read_text())
     assert saved["tenant"] == "tenant-a" and len(saved["report"]["timeline"]) == 3 and len(saved["hpa"]) == 3
+
+
+def test_workers_in_the_cluster_report_each_worker(cli, cluster):
+    from tests.unit.services.loadtest_cluster import worker_lines
+
+    seconds = [[[1_000], [2_000]], [[3_000], [4_000]], [[5_000], [6_000]]]
+    lines = {index: worker_lines(index, 3, values) for index, values in enumerate(seconds)}
+    api = cluster(FakeCluster(lines_by_index=lines))
+    result = cli("loadtest", "tenant-a", "--workers", "3", "-o", "json", "--live", "plain")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["workers"] == 3 and [w["index"] for w in data["report"]["workers"]] == [0, 1, 2]
+    assert data["report"]["latency_ms"]["max"] == 6.003 and data["report"]["requests"]["completed"] == 6
+    assert " ✓ start the load generator Job (3 workers) tenant-a/loadtest-" in result.stderr
+    assert " ✓ wait for its 3 pods to run" in result.stderr
+    assert len([line for line in result.stderr.splitlines() if line.startswith("t=")]) == 2
+    assert api.leftovers() == []
+    table = cli("loadtest", "tenant-a", "--workers", "3", "--live", "none")
+    assert table.exit_code == 0, table.stderr
+    assert "worker 2" in table.stdout and "started 20 ms late" in table.stdout
+
+
+def test_workers_beyond_the_quota_headroom_exit_2_naming_it(cli, cluster):
+    from mlopsctl import constants as c
+
+    api = cluster(FakeCluster())
+    key = api.key("v1", "ResourceQuota", c.APP_NAME, "tenant-a")
+    hard = api.objects[key]["spec"]["hard"]
+    api.objects[key]["status"] = {"hard": hard, "used": {"pods": str(int(hard["pods"]) - 2)}}
+    result = cli("loadtest", "tenant-a", "--workers", "5", "--live", "none")
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("mlopsctl: error: 5 load generator pods do not fit the quota headroom of tenant tenant-a")
+    assert "pods needs 5 (5 x 1), 2 left" in lines[0]
+    assert lines[1].startswith("hint: use --workers 2 (what fits now)")
+    assert not [call for call in api.calls if call[0] == "apply"]
+
+
+@pytest.mark.parametrize(("workers", "message"), [("0", "invalid --workers 0"), ("65", "invalid --workers 65")])
+def test_bad_worker_counts_exit_2(cli, cluster, workers, message):
+    cluster(FakeCluster())
+    result = cli("loadtest", "tenant-a", "--workers", workers)
+    assert result.exit_code == 2
+    assert message in result.stderr.splitlines()[0]

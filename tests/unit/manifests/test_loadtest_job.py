@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from mlopsctl import constants as c
@@ -75,7 +77,19 @@ def test_user_values_cannot_change_the_document_structure():
     assert job["spec"]["template"]["spec"]["containers"][0]["args"][1] == '{"a": "b"}\n---\nx: 1'
 
 
+def test_an_indexed_job_runs_one_pod_per_worker_at_once():
+    job, policy = render_loadtest_job(dataclasses.replace(VALUES, workers=4))
+    spec = job["spec"]
+    assert (spec["completionMode"], spec["completions"], spec["parallelism"]) == ("Indexed", 4, 4)
+    assert spec["backoffLimit"] == 0  # one failed worker fails the run: its share of the schedule is missing
+    # The policy selects the run label, which every pod of the Job carries, whatever its index.
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= spec["template"]["metadata"]["labels"].items()
+    single, _ = render_loadtest_job(VALUES)
+    assert (single["spec"]["completions"], single["spec"]["parallelism"]) == (1, 1)
+
+
 @pytest.mark.parametrize("version", VERSIONS)
-def test_schema_valid(version):
-    for obj in render_loadtest_job(VALUES):
+@pytest.mark.parametrize("workers", [1, 8])
+def test_schema_valid(version, workers):
+    for obj in render_loadtest_job(dataclasses.replace(VALUES, workers=workers)):
         assert schema_errors(obj, version) == []
