@@ -3,10 +3,15 @@
     python -m inference.loadgen --url URL --rate 200 --duration 30s --json
     python -m inference.loadgen --url URL --concurrency 16 --requests 10000
     python -m inference.loadgen --url URL --rate-from 50 --rate-to 500 --duration 2m --stream
+    python -m inference.loadgen --url URL --rate 9000 --duration 1m --workers 3 --worker-index 1 --start-at T --json
 
 `--json` prints the final report as one JSON object. `--stream` prints one JSON line per second of progress
 (`{"type": "progress", ...}`) and then the report as `{"type": "report", "report": {...}}`; errors before any
 load are one line `{"type": "error", "kind": ..., "message": ...}`. Without either, a short text summary.
+
+With `--workers N`, this engine sends request i of the schedule only when i % N is its index (`--worker-index`,
+else $JOB_COMPLETION_INDEX), from the wall-clock instant `--start-at`, and its report carries the encoded HDR
+histograms that `inference.loadgen.merge` adds up with the other workers'.
 
 Exit codes: 0 done, 2 bad arguments, 3 target unreachable, 6 an --slo threshold was breached, 130 interrupted.
 """

@@ -73,3 +73,15 @@ def test_no_room_at_all_says_so():
 
 def test_a_namespace_without_quota_has_room():
     check_headroom(FakeKubeApi(), "t", 64, REQUESTS, LIMITS)
+
+
+def test_a_user_who_may_not_read_quotas_is_not_stopped_by_the_check():
+    from mlopsctl.errors import Forbidden
+
+    class NoQuotaReads(FakeKubeApi):
+        def list(self, api_version, kind, namespace=None, label_selector=None):
+            if kind == "ResourceQuota":
+                raise Forbidden("resourcequotas is forbidden")
+            return super().list(api_version, kind, namespace, label_selector)
+
+    check_headroom(NoQuotaReads(), "t", 3, REQUESTS, LIMITS)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from mlopsctl.adapters.base import KubeApi, KubeObject
-from mlopsctl.errors import UsageError
+from mlopsctl.errors import Forbidden, UsageError
 from mlopsctl.manifests.quantity import QuantityError, format_cpu, format_memory, parse_quantity
 
 # Quota keys a load generator pod counts against, and which of its requests/limits each one is.
@@ -108,7 +108,10 @@ def check_headroom(
     kube: KubeApi, namespace: str, pods: int, requests: Mapping[str, str], limits: Mapping[str, str]
 ) -> None:
     """UsageError naming the headroom when `pods` load generator pods do not fit the tenant's quotas."""
-    quotas = kube.list("v1", "ResourceQuota", namespace)
+    try:
+        quotas = kube.list("v1", "ResourceQuota", namespace)
+    except Forbidden:  # a user who may not read quotas still may run load; admission enforces them anyway
+        return
     missing, fits = shortfalls(quotas, pods, requests, limits)
     if not missing:
         return
