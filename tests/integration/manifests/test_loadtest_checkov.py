@@ -18,7 +18,9 @@ pytestmark = pytest.mark.integration
 
 def test_load_generator_job_passes_every_check(tmp_path):
     checkov = require_program("checkov")
-    values = LoadtestJobValues("tenant-a", "loadtest-abc123", "mlopsctl/inference:0.1.0-abc", ["--rate", "10"], 60, workers=3)
+    values = LoadtestJobValues(
+        "tenant-a", "loadtest-abc123", "mlopsctl/inference:0.1.0-abc", ["--rate", "10"], 60, workers=3
+    )
     (tmp_path / "loadtest.yaml").write_text(render_yaml(render_loadtest_job(values)))
     proc = subprocess.run(
         [checkov, "--framework", "kubernetes", "--directory", str(tmp_path), "--skip-download", "--output", "json"],

@@ -195,7 +195,9 @@ def test_workers_beyond_the_quota_headroom_exit_2_naming_it(cli, cluster):
     result = cli("loadtest", "tenant-a", "--workers", "5", "--live", "none")
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
-    assert lines[0].startswith("mlopsctl: error: 5 load generator pods do not fit the quota headroom of tenant tenant-a")
+    assert lines[0].startswith(
+        "mlopsctl: error: 5 load generator pods do not fit the quota headroom of tenant tenant-a"
+    )
     assert "pods needs 5 (5 x 1), 2 left" in lines[0]
     assert lines[1].startswith("hint: use --workers 2 (what fits now)")
     assert not [call for call in api.calls if call[0] == "apply"]
