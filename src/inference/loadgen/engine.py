@@ -95,6 +95,7 @@ class Engine:
         self._closed_issued = 0
         self._issuing_done: asyncio.Event | None = None
         self.start_lateness = 0.0
+        self._missed_seconds = 0
         self.mergeable = config.histograms or config.workers > 1  # histograms in the report, for a merge
 
     # ----------------------------------------------------------------------------------------------- timeline
@@ -288,9 +289,16 @@ class Engine:
         delay = self.t0 - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        self.start_lateness = max(0.0, time.perf_counter() - self.t0)
+        now = time.perf_counter()
+        self.start_lateness = max(0.0, now - self.t0)
         self._cpu_start = _cpu_seconds()
         self._last_tick = self.measure_start
+        # Seconds of the measured run already over: each is its own empty timeline entry, closed before the
+        # overdue requests go out (their answers belong to the second they arrive in).
+        self._missed_seconds = max(0, math.floor((now - self.measure_start) / TICK))
+        for late in range(1, self._missed_seconds + 1):
+            self._close_interval(self.measure_start + late * TICK)
+            self._emit_progress("run", self.measure_start + late * TICK)
 
     async def _drain(self) -> None:
         """Wait for the requests in flight, at most `timeout` seconds (the sweeper times out the rest)."""
@@ -390,11 +398,7 @@ class Engine:
     async def _ticker(self) -> None:
         """Once a second (aligned on the end of the warm-up): close the timeline interval, report progress."""
         first = 1 - math.ceil(self.config.warmup) if self.config.warmup else 1
-        missed = math.floor((time.perf_counter() - self.measure_start) / TICK)
-        for late in range(1, missed + 1):  # a late start: the seconds this worker missed are empty entries
-            self._close_interval(self.measure_start + late * TICK)
-            self._emit_progress("run", self.measure_start + late * TICK)
-        k = max(first, missed + 1)
+        k = max(first, self._missed_seconds + 1)
         while True:
             delay = self.measure_start + k * TICK - time.perf_counter()
             if delay > 0:
