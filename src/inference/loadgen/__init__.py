@@ -11,7 +11,7 @@ Importing this package imports neither FastAPI nor scikit-learn (nor mlopsctl): 
 
 from __future__ import annotations
 
-from inference.loadgen.engine import REPORT_SCHEMA, Engine, Interrupted, TargetUnreachable, run
+from inference.loadgen.engine import Engine, Interrupted, TargetUnreachable, run
 from inference.loadgen.spec import (
     LoadConfig,
     SloResult,
@@ -22,6 +22,7 @@ from inference.loadgen.spec import (
     parse_rate,
     parse_slo,
 )
+from inference.loadgen.stats import REPORT_SCHEMA
 
 __all__ = [
     "REPORT_SCHEMA",

@@ -24,7 +24,6 @@ import asyncio
 import collections
 import contextlib
 import math
-import resource
 import signal
 import ssl
 import time
@@ -32,11 +31,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from inference.loadgen import report as reporting
 from inference.loadgen.http import Connection, failure_kind
 from inference.loadgen.mix import build_requests, default_path, split_url
 from inference.loadgen.schedule import open_schedule, target_rate_at
 from inference.loadgen.spec import LoadConfig
-from inference.loadgen.stats import REPORT_SCHEMA, Recorder, encode, latency_summary
+from inference.loadgen.stats import Recorder, cpu_seconds
 
 PRE_OPEN_CONNECTIONS = 8
 TICK = 1.0
@@ -56,11 +56,6 @@ class Interrupted(Exception):
     def __init__(self, report: dict[str, Any]) -> None:
         super().__init__("interrupted")
         self.report = report
-
-
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 class Engine:
@@ -88,7 +83,7 @@ class Engine:
         self.terminated = False
         self.started_at = datetime.now(UTC)
         self.loop_name = "asyncio"
-        self._cpu_start = 0.0
+        self.cpu_start = 0.0
         self._last_tick = 0.0
         self._request_index = 0
         self._closed_active = 0
@@ -291,7 +286,7 @@ class Engine:
             await asyncio.sleep(delay)
         now = time.perf_counter()
         self.start_lateness = max(0.0, now - self.t0)
-        self._cpu_start = _cpu_seconds()
+        self.cpu_start = cpu_seconds()
         self._last_tick = self.measure_start
         # Seconds of the measured run already over: each is its own empty timeline entry, closed before the
         # overdue requests go out (their answers belong to the second they arrive in).
@@ -451,89 +446,23 @@ class Engine:
         return max(0.0, end - self.measure_start) if math.isfinite(self.measure_start) else 0.0
 
     def summary(self, now: float | None = None, interrupted: bool = False) -> dict[str, Any]:
-        config = self.config
-        recorder = self.recorder
-        elapsed = self.elapsed(now)
-        if config.model == "open":
-            if config.duration is not None and config.rate is None:
-                target = (config.start_rate + config.end_rate) / 2.0
-            else:
-                target = config.start_rate
-            target /= config.workers
-        else:
-            target = None
-        lag = latency_summary(recorder.lag)
-        return {
-            "schema": REPORT_SCHEMA,
-            "url": config.url,
-            "path": self.path,
-            "model": config.model,
-            "mix": "body-file" if config.bodies else config.mix,
-            "started_at": self.started_at.isoformat(timespec="seconds"),
-            "config": {
-                "rate": config.rate,
-                "rate_from": config.rate_from,
-                "rate_to": config.rate_to,
-                "concurrency": config.concurrency,
-                "duration": config.duration,
-                "requests": config.requests,
-                "warmup": config.warmup,
-                "batch_size": config.batch_size if config.mix == "batch" and not config.bodies else None,
-                "max_in_flight": config.max_in_flight,
-                "max_connections": config.max_connections,
-                "timeout": config.timeout,
-                "workers": config.workers,
-            },
-            "worker": {
-                "index": config.worker_index,
-                "workers": config.workers,
-                "start_at": config.start_at,
-                "start_lateness_ms": round(self.start_lateness * 1000.0, 3),
-            },
-            "interrupted": interrupted or self.terminated,
-            "duration_s": round(elapsed, 3),
-            "target_rate": None if target is None else round(target, 3),
-            "achieved_rate": round(recorder.completed / elapsed, 3) if elapsed > 0 else 0.0,
-            "ok_rate": round(recorder.ok / elapsed, 3) if elapsed > 0 else 0.0,
-            "requests": recorder.requests_summary(self.in_flight),
-            "latency_ms": recorder.latency_summary(),
-            "errors": recorder.errors_summary(),
-            "engine": {
-                "client": "asyncio-protocol",
-                "loop": self.loop_name,
-                "connections_opened": self.connections_opened,
-                "max_connections": config.max_connections,
-                "max_in_flight_seen": self.max_in_flight_seen,
-                "schedule_lag_ms": {"p50": lag["p50"], "p99": lag["p99"], "max": lag["max"]},
-                "cpu_seconds": round(_cpu_seconds() - self._cpu_start, 3) if self._cpu_start else 0.0,
-            },
-        }
+        """The run so far in the published report schema (without its timeline)."""
+        return reporting.summary(self, now, interrupted)
 
     def report(self, interrupted: bool = False) -> dict[str, Any]:
+        """The whole report, after closing the last (partial) second of the timeline."""
         now = time.perf_counter()
         if self.end_time is None:
             self.end_time = now
-        timeline = list(self.timeline)
         if math.isfinite(self.measure_start) and self.end_time - self._last_tick > 0.05 and now > self.measure_start:
             duration = self.end_time - self._last_tick
             t = self.end_time - self.measure_start
             target = self.target_rate_at(t - duration / 2)
-            timeline.append(
+            self.timeline.append(
                 self.recorder.take_interval(t, duration, target, self.in_flight, with_histogram=self.mergeable)
             )
             self._last_tick = self.end_time
-            self.timeline = timeline
-        summary = self.summary(now, interrupted)
-        if self.mergeable:
-            recorder = self.recorder
-            summary["histograms"] = {
-                "latency_us": encode(recorder.latency),
-                "schedule_lag_us": encode(recorder.lag),
-                "latency_sum_us": recorder.total_us,
-                "latency_sum_squares_us": recorder.squares,
-            }
-        summary["timeline"] = timeline
-        return summary
+        return reporting.report(self, now, interrupted)
 
     # ------------------------------------------------------------------------------------------------- run
     def _terminate(self) -> None:

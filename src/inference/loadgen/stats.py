@@ -8,6 +8,7 @@ Only requests *intended* after the warm-up are measured.
 from __future__ import annotations
 
 import math
+import resource
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
@@ -25,6 +26,12 @@ PERCENTILES = (("p50", 50.0), ("p90", 90.0), ("p95", 95.0), ("p99", 99.0), ("p99
 
 def new_histogram() -> HdrHistogram:
     return HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process so far (user + system)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def encode(histogram: HdrHistogram) -> str:

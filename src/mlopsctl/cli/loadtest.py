@@ -2,10 +2,8 @@
 
 Modes: in the cluster (default: a Job in the tenant's namespace, from the platform image, aimed at its ClusterIP
 Service, so the load spreads over every pod), `--url URL` (from this machine), or `--port-forward` (from this
-machine through `kubectl port-forward`, which reaches ONE pod: no use for scale-out).
-
-`--workers N` splits one schedule over N generators (an Indexed Job's pods, or local processes) and merges
-their histograms exactly.
+machine through `kubectl port-forward`, which reaches ONE pod: no use for scale-out). `--workers N` splits one
+schedule over N generators (an Indexed Job's pods, or local processes) and merges their histograms exactly.
 
 Exit codes: 0 done; 2 bad option value, or --workers beyond the quota headroom; 5 unknown tenant, cluster or
 target unreachable, Job failed to start; 6 an --slo threshold was breached, by default more than 5% errors or
@@ -175,13 +173,11 @@ def summary_table(result):
             "generator",
             f"sent late by p99 {_fmt(lag, ' ms', 2)} (its own lag), {_fmt(engine.get('connections_opened'))} connections",
         )
-    workers = report.get("workers") or []
-    for worker in workers if len(workers) > 1 else []:
-        worker_lag = (worker.get("schedule_lag_ms") or {}).get("p99")
+    for worker in (report.get("workers") or []) if result.workers > 1 else []:  # each share and its own lateness
+        lag, late = (worker.get("schedule_lag_ms") or {}).get("p99"), _fmt(worker.get("start_lateness_ms"), " ms", 0)
+        rates = f"{_fmt(worker.get('achieved_rate'), '/s')} of {_fmt(worker.get('target_rate'), '/s')}"
         table.add_row(
-            f"worker {worker.get('index')}",
-            f"{_fmt(worker.get('achieved_rate'), '/s')} of {_fmt(worker.get('target_rate'), '/s')}, late by p99 "
-            f"{_fmt(worker_lag, ' ms', 2)}, started {_fmt(worker.get('start_lateness_ms'), ' ms', 0)} late",
+            f"worker {worker.get('index')}", f"{rates}, late by p99 {_fmt(lag, ' ms', 2)}, started {late} late"
         )
     errors = report.get("errors") or {}
     parts = [f"HTTP {code}: {n}" for code, n in (errors.get("by_status") or {}).items()]
