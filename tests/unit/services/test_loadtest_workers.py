@@ -210,3 +210,25 @@ def test_pods_are_taken_in_completion_index_order():
     pods = [args for name, args in api.calls if name == "pod_logs"]
     assert len(pods) == 3
     assert COMPLETION_INDEX  # the fake annotates each pod with its index, as the Job controller does
+
+
+def test_an_image_whose_engine_predates_workers_is_named_as_the_cause():
+    refused = ["usage: python -m inference.loadgen [-h] --url URL ...",
+               "python -m inference.loadgen: error: unrecognized arguments: --workers 3 --start-at 1800000020.0"]  # fmt: skip
+    api = cluster(lines_by_index={0: refused, 1: refused, 2: refused}, pod_phase="Failed")
+    with pytest.raises(ClusterError, match=r"refused its arguments: .*unrecognized arguments: --workers 3") as caught:
+        run(api)
+    assert "older load generator" in caught.value.hint
+    assert api.leftovers() == []
+
+
+def test_reports_without_histograms_cannot_be_merged_and_say_why():
+    plain = [
+        json.dumps({"type": "report", "report": {"requests": {"completed": 1}, "worker": {"index": i}}})
+        for i in range(3)
+    ]
+    api = cluster(lines_by_index={i: [plain[i]] for i in range(3)})
+    with pytest.raises(ClusterError, match=r"cannot merge the workers. reports: .*no histograms") as caught:
+        run(api)
+    assert "older load generator" in caught.value.hint
+    assert api.leftovers() == []

@@ -15,17 +15,17 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from inference.loadgen.merge import merge_reports
+from inference.loadgen.merge import MergeError, merge_reports
 from inference.loadgen.spec import SloThreshold
 from mlopsctl import constants as c
 from mlopsctl.adapters.base import KubeApi
-from mlopsctl.errors import ClusterUnreachable, MlopsctlError, UsageError
+from mlopsctl.errors import ClusterError, ClusterUnreachable, MlopsctlError, UsageError
 from mlopsctl.manifests.loadtest import LoadtestJobValues, render_loadtest_job, run_selector
 from mlopsctl.progress import NullStatus, Status
 from mlopsctl.services.loadtest.hpa import HpaWatcher
 from mlopsctl.services.loadtest.merge import follow_workers
 from mlopsctl.services.loadtest.options import LoadOptions
-from mlopsctl.services.loadtest.pods import pod_feed, wait_for_pods
+from mlopsctl.services.loadtest.pods import OLD_IMAGE_HINT, pod_feed, wait_for_pods
 from mlopsctl.services.loadtest.quota import check_headroom
 from mlopsctl.services.loadtest.results import LoadtestInterrupted, LoadtestResult, Progress, RunRecord, attach_partial
 from mlopsctl.services.loadtest.target import find_target
@@ -154,7 +154,10 @@ def run_in_cluster(
                 lambda t: hpa.sample(t, clock()),
                 _engine_error(target.namespace, tenant),
             )
-            report = merge_reports(reports, pods) if reports is not None else None
+            try:
+                report = merge_reports(reports, pods) if reports is not None else None
+            except MergeError as exc:
+                raise ClusterError(f"cannot merge the workers' reports: {exc}", hint=OLD_IMAGE_HINT) from None
     except KeyboardInterrupt:
         interrupted = True
     except MlopsctlError as exc:

@@ -16,6 +16,10 @@ from mlopsctl.services.loadtest.merge import WorkerFeed
 # How often a cut log stream of a still-running load generator is followed again.
 LOG_RECONNECTS = 3
 COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"
+OLD_IMAGE_HINT = (
+    "the tenant's image carries an older load generator: rebuild and load it (`mlopsctl image build`, "
+    "`mlopsctl image load`, `mlopsctl tenant add`), or pass --image"
+)
 # Container states that will not fix themselves: report them instead of waiting for the timeout.
 _STUCK_REASONS = {
     "ErrImagePull",
@@ -135,6 +139,9 @@ def pod_feed(kube: KubeApi, namespace: str, pod: str, label: str) -> WorkerFeed:
             if (live.get("status") or {}).get("phase") != "Running":
                 break
         reason = _ended_without_report(kube, namespace, pod, tail)
+        if any("unrecognized arguments" in line for line in tail):  # an image older than this mlopsctl
+            reason = next(line for line in tail if "unrecognized arguments" in line)[:200]
+            raise ClusterError(f"the load generator {label} refused its arguments: {reason}", hint=OLD_IMAGE_HINT)
         raise ClusterError(f"the load generator {label} ended without a report: {reason}")
 
     return WorkerFeed(pod, lines)
