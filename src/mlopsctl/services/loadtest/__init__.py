@@ -1,10 +1,11 @@
 """Load tests of a tenant: in the cluster (an Indexed Job next to the tenant's pods), from the host (`--url`), or
 through `kubectl port-forward` (one pod only), with the HPA watched while the load runs.
 
-The engine is `inference.loadgen` in every mode; in the cluster it runs from the tenant's own image, and each
-worker streams one JSON line per second through its pod's log, which becomes `Progress` callbacks and, at the
-end, a `LoadtestResult` whose report merges every worker's HDR histograms exactly. The Job (and the
-NetworkPolicy that lets it reach the inference pods) is deleted when the run ends, fails, or is interrupted.
+The engine is `inference.loadgen` in every mode; in the cluster it runs from the platform image (else the
+tenant's), and each worker streams one JSON line per second through its pod's log, which becomes `Progress`
+callbacks and, at the end, a `LoadtestResult` whose report merges every worker's HDR histograms exactly. The
+Job (and the NetworkPolicy that lets it reach the inference pods) is deleted when the run ends, fails, or is
+interrupted.
 
 For `verify autoscaling --load` (or any caller) the entry point is `run_in_cluster`:
 

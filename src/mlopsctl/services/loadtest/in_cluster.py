@@ -1,5 +1,6 @@
-"""The load as an Indexed Job in the tenant's namespace: N pods of the tenant's own image, aimed at its ClusterIP
-Service, each sending its share of one schedule from an agreed wall-clock start, each followed through its log.
+"""The load as an Indexed Job in the tenant's namespace: N pods of the platform image (else the tenant's), aimed
+at its ClusterIP Service, each sending its share of one schedule from an agreed wall-clock start, each followed
+through its log.
 
 The Job and the NetworkPolicy that lets its pods reach the inference pods are deleted when the run ends, fails
 or is interrupted; if mlopsctl dies, activeDeadlineSeconds and ttlSecondsAfterFinished clean up instead.
@@ -22,6 +23,7 @@ from mlopsctl.adapters.base import KubeApi
 from mlopsctl.errors import ClusterError, ClusterUnreachable, MlopsctlError, UsageError
 from mlopsctl.manifests.loadtest import LoadtestJobValues, render_loadtest_job, run_selector
 from mlopsctl.progress import NullStatus, Status
+from mlopsctl.services import platform_image
 from mlopsctl.services.loadtest.hpa import HpaWatcher
 from mlopsctl.services.loadtest.merge import follow_workers
 from mlopsctl.services.loadtest.options import LoadOptions
@@ -114,7 +116,7 @@ def run_in_cluster(
         LoadtestJobValues(
             tenant=tenant,
             name=job_name,
-            image=image or target.image,
+            image=platform_image.job_image(kube, explicit=image, fallback=target.image),
             args=[*config.to_args(), "--stream"],
             planned_seconds=options.planned_seconds + IN_CLUSTER_CONNECT_WAIT + options.timeout + lead,
             workers=workers,
@@ -141,7 +143,9 @@ def run_in_cluster(
                 ]
             kube.apply(policy)
         with status.step("wait for its pod to run" if workers == 1 else f"wait for its {workers} pods to run"):
-            pods = wait_for_pods(kube, target.namespace, job_name, start_timeout, workers, sleep, clock, cancelled)
+            pods = wait_for_pods(
+                kube, target.namespace, job_name, start_timeout, workers, sleep, clock, cancelled, status.note
+            )
         if pods is None:
             run.stopped_early = True
         else:

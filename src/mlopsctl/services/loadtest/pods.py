@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from mlopsctl import constants as c
 from mlopsctl.adapters.base import KubeApi, KubeObject
-from mlopsctl.errors import ClusterError
+from mlopsctl.analysis import workload
+from mlopsctl.errors import ClusterError, MlopsctlError
 from mlopsctl.manifests.loadtest import run_selector
 from mlopsctl.services.loadtest.merge import WorkerFeed
 
@@ -17,27 +19,30 @@ from mlopsctl.services.loadtest.merge import WorkerFeed
 LOG_RECONNECTS = 3
 COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"
 OLD_IMAGE_HINT = (
-    "the tenant's image carries an older load generator: rebuild and load it (`mlopsctl image build`, "
-    "`mlopsctl image load`, `mlopsctl tenant add`), or pass --image"
+    "the image the Job ran (the platform image, else the tenant's) carries an older load generator: rebuild it "
+    "(`mlopsctl image build`, then `mlopsctl cluster up` or `mlopsctl image load`), or pass --image"
 )
-# Container states that will not fix themselves: report them instead of waiting for the timeout.
-_STUCK_REASONS = {
-    "ErrImagePull",
-    "ImagePullBackOff",
-    "InvalidImageName",
-    "ErrImageNeverPull",
-    "CreateContainerConfigError",
-    "CreateContainerError",
-    "RunContainerError",
-}
+# Container states that will not fix themselves within a load test's start: report them instead of waiting.
+_STUCK_REASONS = {*workload.IMAGE_PULL_REASONS, *workload.CONFIG_REASONS, "RunContainerError"}
 
 
-def _pod_problem(pod: KubeObject) -> str | None:
+def _pod_problem(pod: KubeObject, events: Sequence[KubeObject]) -> workload.Cause | None:
+    for cause in workload.pod_causes([pod], events):
+        if cause.reason in _STUCK_REASONS:
+            return cause
     for status in (pod.get("status") or {}).get("containerStatuses") or []:
         waiting = (status.get("state") or {}).get("waiting") or {}
-        if waiting.get("reason") in _STUCK_REASONS:
-            return f"{waiting['reason']}: {waiting.get('message', '').strip()}".rstrip(": ")
+        if waiting.get("reason") == "RunContainerError":
+            message = str(waiting.get("message") or "").strip()
+            return workload.Cause(pod["metadata"]["name"], "RunContainerError", message, "the container cannot start")
     return None
+
+
+def _events(kube: KubeApi, namespace: str) -> list[KubeObject]:
+    with contextlib.suppress(MlopsctlError):
+        if kube.has_kind("v1", "Event"):
+            return kube.list("v1", "Event", namespace)
+    return []
 
 
 def _job_failure(job: KubeObject | None) -> str | None:
@@ -62,34 +67,49 @@ def wait_for_pods(
     sleep: Callable[[float], None] | None = None,
     clock: Callable[[], float] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    on_cause: Callable[[str], None] | None = None,
 ) -> list[str] | None:
     """The names of the Job's `count` pods (by completion index) once each runs or has ended; ClusterError if
-    one cannot start; None when `cancelled()` says to give up (checked once a second)."""
+    one cannot start; None when `cancelled()` says to give up (checked once a second). Each new reason a pod is
+    not running yet (unschedulable, a full quota) goes to `on_cause` as it appears."""
     sleep = sleep or time.sleep
     clock = clock or time.monotonic
+    seen: set[str] = set()
     deadline = clock() + timeout
     while True:
+        pods = kube.list("v1", "Pod", namespace, label_selector=run_selector(job))
+        events = _events(kube, namespace)
         started: dict[int, str] = {}
-        for pod in kube.list("v1", "Pod", namespace, label_selector=run_selector(job)):
+        for pod in pods:
             name = pod["metadata"]["name"]
             if (pod.get("status") or {}).get("phase") in ("Running", "Succeeded", "Failed"):
                 started.setdefault(_index(pod), name)
-            problem = _pod_problem(pod)
+                continue
+            problem = _pod_problem(pod, events)
             if problem:
+                message = f": {problem.message}" if problem.message else ""
                 raise ClusterError(
-                    f"load generator pod {namespace}/{name} cannot start: {problem}",
-                    hint="the tenant's image must be present on the nodes (`mlopsctl image load`) or pullable",
+                    f"load generator pod {namespace}/{name} cannot start: {problem.reason}{message}",
+                    hint=problem.hint + "; the load generator runs the platform image (`--image` picks another)",
                 )
         if len(started) >= count:
             return [started[index] for index in sorted(started)][:count]
         failure = _job_failure(kube.get("batch/v1", "Job", job, namespace))
         if failure:
             raise ClusterError(f"load generator Job {namespace}/{job} failed: {failure}")
+        causes = workload.pod_causes(pods, events) + workload.creation_failures(events, job)
+        for said in [cause.describe() for cause in causes if cause.describe() not in seen]:
+            seen.add(said)
+            if on_cause is not None:
+                on_cause(said)
         if clock() >= deadline:
+            said, hint = workload.summarize(causes)
             which = "pod" if count == 1 else f"pods ({len(started)} of {count} running)"
             raise ClusterError(
-                f"load generator {which} of Job {namespace}/{job} did not start within {timeout:.0f}s",
-                hint=f"a full ResourceQuota or no schedulable node? `kubectl -n {namespace} describe job {job}`",
+                f"load generator {which} of Job {namespace}/{job} did not start within {timeout:.0f}s"
+                + (f": {said}" if said else ""),
+                hint=hint
+                or f"a full ResourceQuota or no schedulable node? `kubectl -n {namespace} describe job {job}`",
             )
         if cancelled is not None and cancelled():
             return None

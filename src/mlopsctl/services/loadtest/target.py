@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from mlopsctl import constants as c
 from mlopsctl.adapters.base import KubeApi
+from mlopsctl.analysis import workload
 from mlopsctl.errors import NotFound
 
 
@@ -17,9 +18,7 @@ class TenantTarget:
     url: str
 
 
-def service_url(namespace: str) -> str:
-    """The tenant's ClusterIP Service, as pods of the cluster reach it."""
-    return f"http://{c.APP_NAME}.{namespace}.svc:{c.SERVICE_PORT}"
+service_url = workload.service_url
 
 
 def find_target(kube: KubeApi, tenant: str) -> TenantTarget:
@@ -35,9 +34,7 @@ def find_target(kube: KubeApi, tenant: str) -> TenantTarget:
         raise NotFound(
             f"tenant {tenant!r} has no {c.APP_NAME} Deployment", hint=f"re-apply it: mlopsctl tenant add {tenant}"
         )
-    containers = (((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
-    image = next((ct.get("image") for ct in containers if ct.get("name") == c.APP_NAME), None)
-    image = image or (containers[0].get("image") if containers else None)
+    image = workload.container_image(deployment)
     if not image:
         raise NotFound(f"tenant {tenant!r}: cannot tell the image of its {c.APP_NAME} Deployment")
     if kube.get("v1", "Service", c.APP_NAME, namespace) is None:
