@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 import typer
 from typer.core import TyperGroup
@@ -22,12 +24,22 @@ class MlopsctlGroup(TyperGroup):
             _write("mlopsctl: interrupted")
             raise
 
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
         from mlopsctl.cli.context import RunState
 
         obj = extra.pop("obj", None) or RunState()
         try:
-            result = super().main(args, prog_name or "mlopsctl", complete_var, standalone_mode=False, obj=obj, **extra)
+            result = super().main(
+                args, prog_name or "mlopsctl", complete_var, False, windows_expand_args, obj=obj, **extra
+            )
             code = result if isinstance(result, int) else 0
         except typer.Abort as exc:
             interrupted = isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt)

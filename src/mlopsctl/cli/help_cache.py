@@ -73,8 +73,9 @@ class _Tee(io.TextIOBase):
     def isatty(self) -> bool:
         return self.stream.isatty()
 
+    # typeshed declares TextIOBase.encoding a plain attribute; at run time it is read-only, so a property it is.
     @property
-    def encoding(self):
+    def encoding(self) -> str:  # type: ignore[override]
         return getattr(self.stream, "encoding", "utf-8")
 
 

@@ -65,7 +65,7 @@ def _status_table(result):
         errors = sorted({t.last_error for t in row.targets if t.last_error})
         firing = ", ".join(row.alerts) or "-"
         targets.add_row(row.tenant, row.state, str(row.up), str(row.down), firing, "; ".join(errors))
-    lines = [parts, targets]
+    lines: list[Table | str] = [parts, targets]
     if result.targets_error:
         lines.append(f"targets unknown: {result.targets_error}")
     lines.append(f"Grafana {result.grafana_url}   Prometheus {result.prometheus_url}")

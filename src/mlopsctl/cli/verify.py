@@ -122,7 +122,7 @@ def _network_table(report):
     matrix.add_column("FROM \\ TO")
     for peer in report.peers:
         matrix.add_column(peer)
-    cells: dict[tuple[str, str], list[str]] = {}
+    cells: dict[tuple[str, str], list[Text]] = {}
     for row in report.connections:
         colour = "green" if row["allowed"] else "red"
         mark = "✓" if row["allowed"] else "✗"

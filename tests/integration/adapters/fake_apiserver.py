@@ -1,7 +1,8 @@
 """A small HTTP-level fake of the Kubernetes API server on 127.0.0.1: discovery, CRUD with server-side apply,
 list/watch (one namespace's collection or every namespace's), SubjectAccessReview, TokenRequest, pod logs and pod
 exec. Every request is recorded so tests can assert on the wire format the real client sends (method, path, query,
-headers, body)."""
+headers, body). Query parameters are read the way kube-apiserver reads them (`parse_params`), so the fake neither
+refuses what a real server accepts nor accepts what it refuses."""
 
 from __future__ import annotations
 
@@ -43,13 +44,73 @@ RESOURCES: dict[tuple[str, str], list[tuple[str, str, bool]]] = {
 }
 
 
+PROPAGATION_POLICIES = ("Orphan", "Background", "Foreground")
+
+
+class BadRequest(ValueError):
+    """A query the real server refuses with 400."""
+
+
+def parse_bool(values: list[str]) -> bool:
+    """kube-apiserver's query booleans (Convert_Slice_string_To_bool): absent is false; `0` and `false` in any
+    case are false; anything else, even an empty value, is true. Clients send `true`, `True` or `1`."""
+    if not values:
+        return False
+    return not (values[0] == "0" or values[0].lower() == "false")
+
+
+@dataclass(frozen=True)
+class ApiParams:
+    """The query parameters the fake acts on, as the real server understands them."""
+
+    dry_run: bool = False
+    field_manager: str | None = None
+    force: bool = False
+    propagation_policy: str | None = None
+    resource_version: str | None = None
+    follow: bool = False
+    watch: bool = False
+    timeout_seconds: int | None = None
+
+
+def parse_params(query: dict[str, list[str]]) -> ApiParams:
+    """One place that reads a query like kube-apiserver; BadRequest where the real server answers 400."""
+
+    def first(name: str) -> str | None:
+        return query[name][0] if query.get(name) else None
+
+    dry_run = query.get("dryRun", [])
+    if any(value != "All" for value in dry_run):
+        raise BadRequest(f'dryRun: Unsupported value: {dry_run}: supported values: "All"')
+    manager = first("fieldManager")
+    if manager is not None and not 0 < len(manager) <= 128:
+        raise BadRequest("fieldManager: Too long: must have at most 128 bytes")
+    policy = first("propagationPolicy")
+    if policy is not None and policy not in PROPAGATION_POLICIES:
+        raise BadRequest(f'propagationPolicy: Unsupported value: "{policy}": supported values: {PROPAGATION_POLICIES}')
+    timeout = first("timeoutSeconds")
+    if timeout is not None and not timeout.isdigit():
+        raise BadRequest(f'timeoutSeconds: Invalid value: "{timeout}": must be a non-negative integer')
+    return ApiParams(
+        dry_run=bool(dry_run),
+        field_manager=manager,
+        force=parse_bool(query.get("force", [])),
+        propagation_policy=policy,
+        resource_version=first("resourceVersion"),
+        follow=parse_bool(query.get("follow", [])),
+        watch=parse_bool(query.get("watch", [])),
+        timeout_seconds=int(timeout) if timeout is not None else None,
+    )
+
+
 @dataclass
 class Recorded:
     method: str
     path: str
-    query: dict[str, list[str]]
+    query: dict[str, list[str]]  # as sent
     headers: dict[str, str]
     body: Any
+    params: ApiParams | None = None  # as the server reads them; None when the server refused the query
 
 
 @dataclass
@@ -96,7 +157,8 @@ class FakeApiServer:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # A short poll interval: shutdown() returns within 50 ms instead of 0.5 s, for every test that stops one.
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -119,17 +181,25 @@ class FakeApiServer:
     # -- request handling ---------------------------------------------------------------------------------------
     def handle(self, request: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(request.path)
-        query = parse_qs(parts.query)
+        query = parse_qs(parts.query, keep_blank_values=True)
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length) if length else b""
         body = json.loads(raw) if raw else None
-        self.requests.append(Recorded(request.command, parts.path, query, dict(request.headers.items()), body))
-        if (request.headers.get("Upgrade") or "").lower() == "websocket":
+        try:
+            params: ApiParams | None = parse_params(query)
+        except BadRequest as refused:
+            params, refusal = None, self.status(400, "BadRequest", str(refused))
+        self.requests.append(Recorded(request.command, parts.path, query, dict(request.headers.items()), body, params))
+        if params is not None and (request.headers.get("Upgrade") or "").lower() == "websocket":
             self._exec(request, parts.path)
             return
-        status, payload = self.route(request.command, parts.path, query, request.headers, body)
+        if params is None:
+            status, payload = refusal
+        else:
+            status, payload = self.route(request.command, parts.path, query, params, request.headers, body)
         if status == "watch":
-            self._stream_watch(request, parts.path, query)
+            assert params is not None
+            self._stream_watch(request, parts.path, params)
             return
         if status == "log":
             request.send_response(200)
@@ -144,7 +214,7 @@ class FakeApiServer:
         request.end_headers()
         request.wfile.write(data)
 
-    def _stream_watch(self, request: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]]) -> None:
+    def _stream_watch(self, request: BaseHTTPRequestHandler, path: str, params: ApiParams) -> None:
         request.send_response(200)
         request.send_header("Content-Type", "application/json")
         request.end_headers()
@@ -152,8 +222,7 @@ class FakeApiServer:
             request.wfile.write((json.dumps({"type": event_type, "object": obj}) + "\n").encode())
             request.wfile.flush()
         # Like a real server, hold the watch open until timeoutSeconds (bounded to keep tests quick).
-        timeout = float(query.get("timeoutSeconds", ["1"])[0])
-        time.sleep(min(timeout, 1.0))
+        time.sleep(min(params.timeout_seconds if params.timeout_seconds is not None else 1, 1.0))
 
     def _exec(self, request: BaseHTTPRequestHandler, path: str) -> None:
         """A pod exec over websocket (RFC 6455 handshake, unmasked server frames, channel byte first)."""
@@ -247,7 +316,7 @@ class FakeApiServer:
                 return {"kind": "APIResourceList", "groupVersion": groupversion, "resources": listing}
         return None
 
-    def route(self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: Any):
+    def route(self, method: str, path: str, query: dict[str, list[str]], params: ApiParams, headers: Any, body: Any):
         found = self.discovery(path)
         if found is not None:
             return 200, found
@@ -275,7 +344,7 @@ class FakeApiServer:
                 )  # fmt: skip
             current = self.objects.get(path)
             owner = (current or {}).get("metadata", {}).get("annotations", {}).get("fake/owner")
-            if owner and query.get("force") != ["true"]:
+            if owner and not params.force:
                 return self.status(
                     409, "Conflict", f'Apply failed with 1 conflict: conflict with "{owner}": .spec.replicas',
                     details={"causes": [{"type": "FieldManagerConflict",
@@ -291,7 +360,7 @@ class FakeApiServer:
                 result["status"] = {"phase": "Pending", "qosClass": "Burstable"}
                 if self.kubelet is not None:
                     stored = {**result, "status": self.kubelet(result)}
-            if query.get("dryRun") != ["All"]:
+            if not params.dry_run:
                 self.objects[path] = stored
             return 200, result
         if method == "DELETE":
@@ -305,7 +374,7 @@ class FakeApiServer:
                 deleted = {**deleted, "status": {"phase": "Terminating"}}
             return 200, deleted
         if method == "GET":
-            if query.get("watch") == ["true"] or query.get("watch") == ["True"]:
+            if params.watch:
                 return "watch", None
             if path in self.objects:
                 return 200, self.objects[path]

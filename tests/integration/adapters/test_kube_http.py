@@ -38,6 +38,7 @@ def test_apply_is_a_server_side_apply_patch_with_the_mlopsctl_field_manager(serv
     assert request.query["fieldManager"] == ["mlopsctl"]
     assert "force" not in request.query
     assert "dryRun" not in request.query
+    assert request.params.force is False and request.params.dry_run is False
     assert request.body == deployment()
     assert applied["metadata"]["resourceVersion"]
     assert DEPLOYMENT_PATH in server.objects
@@ -47,8 +48,10 @@ def test_force_and_dry_run_reach_the_server(server, api):
     api.apply(deployment(), force=True, dry_run=True)
 
     [request] = patches(server)
-    assert request.query["force"] == ["true"]
-    assert request.query["dryRun"] == ["All"]
+    # Read as kube-apiserver reads them: client versions spell the boolean `true` or `True`.
+    assert request.params.force is True
+    assert request.params.dry_run is True
+    assert request.params.field_manager == "mlopsctl"
     assert DEPLOYMENT_PATH not in server.objects  # a dry run stores nothing
 
 
@@ -72,7 +75,8 @@ def test_a_field_conflict_names_the_other_manager_and_force_takes_ownership(serv
     assert caught.value.exit_code == ExitCode.CLUSTER_UNREACHABLE
 
     api.apply(deployment(), force=True)
-    assert patches(server)[-1].query["force"] == ["true"]
+    assert patches(server)[-1].params.force is True
+    assert DEPLOYMENT_PATH in server.objects
 
 
 def test_forbidden_and_unauthorized_map_to_forbidden(server, api):
@@ -133,7 +137,8 @@ def test_wait_for_watches_from_the_listed_resource_version(server, api):
     assert found["status"] == {"availableReplicas": 2}
     [watch] = [r for r in server.requests if r.query.get("watch")]
     assert watch.query["fieldSelector"] == ["metadata.name=inference"]
-    assert watch.query["resourceVersion"] == [str(server.resource_version)]
+    assert watch.params.watch is True
+    assert watch.params.resource_version == str(server.resource_version)
 
 
 def test_wait_for_sees_deletion_and_times_out_otherwise(server, api):

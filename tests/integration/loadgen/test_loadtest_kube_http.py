@@ -79,7 +79,7 @@ def test_job_lifecycle_on_the_wire(server, tmp_path):
     assert listing and listing[0].query["labelSelector"] == [f"{c.LOADTEST_RUN_LABEL}={JOB}"]
     [log] = [r for r in server.requests if r.path.endswith("/log")]
     assert log.path == f"{POD}/log"
-    assert log.query["follow"] == ["true"] and log.query["container"] == [c.LOADTEST_CONTAINER]
+    assert log.params.follow is True and log.query["container"] == [c.LOADTEST_CONTAINER]
     deletes = {r.path: r.body for r in server.requests if r.method == "DELETE"}
     assert deletes[f"/apis/batch/v1/namespaces/tenant-a/jobs/{JOB}"] == {"propagationPolicy": "Background"}
     assert f"/apis/networking.k8s.io/v1/namespaces/tenant-a/networkpolicies/{JOB}" in deletes
