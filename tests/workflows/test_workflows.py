@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support import require
+from tests.support import require, require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -103,8 +103,7 @@ def test_a_renamed_flag_is_caught():
 
 @pytest.mark.integration
 def test_zizmor_finds_nothing():
-    zizmor = shutil.which("zizmor")
-    require(zizmor is not None, "zizmor is not installed (pip install zizmor)")
+    zizmor = require_tool("zizmor")
     result = subprocess.run(
         [zizmor, "--offline", "--no-progress", *map(str, WORKFLOWS)], capture_output=True, text=True, cwd=ROOT
     )

@@ -11,13 +11,13 @@ import pytest
 
 from mlopsctl.manifests.loadtest import LoadtestJobValues, render_loadtest_job
 from mlopsctl.manifests.templating import render_yaml
-from tests.support import require_program
+from tests.support import require_tool
 
 pytestmark = pytest.mark.integration
 
 
 def test_load_generator_job_passes_every_check(tmp_path):
-    checkov = require_program("checkov")
+    checkov = require_tool("checkov")
     values = LoadtestJobValues(
         "tenant-a", "loadtest-abc123", "mlopsctl/inference:0.1.0-abc", ["--rate", "10"], 60, workers=3
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mlopsctl.manifests.tenant import TenantSpec, render_tenant, render_yaml
-from tests.support import require_program
+from tests.support import require_tool
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +21,7 @@ MAX_SKIPS_PER_TENANT = 2
 
 
 def scan(directory: Path) -> dict:
-    checkov = require_program("checkov")
+    checkov = require_tool("checkov")
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}
     # --skip-download: no call to any platform API; everything is judged from the files alone.
     proc = subprocess.run(
