@@ -1,9 +1,10 @@
 # The inference image: the FastAPI service of src/inference, its load generator, and a default model baked in.
 #
-# Dependencies are installed from a wheelhouse built on the host, never from an index inside the build, so the
-# build works offline and behind a TLS-intercepting proxy (the host's pip already knows the proxy's CA/index):
+# Dependencies are installed from a wheelhouse filled on the host, never from an index inside the build, so the
+# build works offline and behind a TLS-intercepting proxy (the host's pip already knows the proxy's CA/index).
+# Both steps read requirements/image.lock and check every wheel against its hashes:
 #
-#   python -m pip wheel -r requirements/image.txt --wheel-dir wheelhouse
+#   python -m pip download --require-hashes --no-deps --only-binary=:all: -r requirements/image.lock --dest wheelhouse
 #   docker build --build-arg BASE_IMAGE=python:3.11-slim -t mlopsctl/inference:0.1.0-$(git rev-parse --short HEAD) .
 #
 # `mlopsctl image build` does both (and tags with the version and the git commit). The wheelhouse must match the
@@ -18,12 +19,13 @@ ENV PIP_NO_INDEX=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_ROOT_USER_ACTION=ignore
-COPY requirements/image.txt /build/requirements.txt
+COPY requirements/image.lock /build/requirements.lock
 COPY wheelhouse/ /build/wheelhouse/
 # Dropped after installing: pip, the packages' own test suites, and botocore's API models of the ~400 AWS
 # services the service never calls (it speaks S3 only; STS and SSO stay for credential providers): 28 MB -> 2 MB.
 RUN python3 -m venv /opt/venv \
- && /opt/venv/bin/python -m pip install --no-index --find-links /build/wheelhouse -r /build/requirements.txt \
+ && /opt/venv/bin/python -m pip install --no-index --find-links /build/wheelhouse --require-hashes --no-deps \
+        -r /build/requirements.lock \
  && /opt/venv/bin/python -m pip uninstall --yes pip \
  && find /opt/venv -depth -type d -name tests -path '*/site-packages/*' -exec rm -rf {} + \
  && find /opt/venv/lib/python3*/site-packages/botocore/data -mindepth 1 -maxdepth 1 -type d \

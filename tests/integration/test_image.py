@@ -119,7 +119,7 @@ def test_the_image_runs_as_the_non_root_uid_with_the_model_baked_in(docker, buil
 
 
 def test_every_module_of_the_service_and_its_fast_paths_import_in_the_image(docker, built):
-    """A dependency missing from requirements/image.txt fails here, not in a pod."""
+    """A dependency missing from requirements/image.lock fails here, not in a pod."""
     program = (
         "import importlib, pkgutil, inference\n"
         "names = [m.name for m in pkgutil.walk_packages(inference.__path__, 'inference.')"

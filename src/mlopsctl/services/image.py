@@ -1,8 +1,9 @@
 """The inference image: build it from the repository's Dockerfile, and make a base image where no registry is
 reachable.
 
-Dependencies reach the image through a wheelhouse built on the host with the host's own pip (which already knows
-any proxy, CA bundle or private index), then installed in the build with `pip install --no-index`. The build
+Dependencies reach the image through a wheelhouse filled on the host with the host's own pip (which already knows
+any proxy, CA bundle or private index) from the image lock, hash-checked, then installed in the build with
+`pip install --no-index --require-hashes` from the same lock. The build
 therefore needs no network, and works behind a TLS-intercepting proxy and offline. The wheelhouse must match the
 base image's Python: it is checked against `python3` inside the base before anything is sent to the daemon.
 """
@@ -26,7 +27,8 @@ from mlopsctl.errors import ExternalCommandFailed, PrerequisiteMissing, UsageErr
 from mlopsctl.progress import Status
 
 DOCKERFILE = "Dockerfile"
-REQUIREMENTS = "requirements/image.txt"
+# Pinned with hashes (requirements/image.in's ranges, resolved by `bash requirements/refresh`).
+REQUIREMENTS = "requirements/image.lock"
 SERVICE_SOURCE = "src/inference"
 WHEELHOUSE = "wheelhouse"
 # What the Dockerfile reads from its context; also what decides whether the git tree is "dirty" for the image.
@@ -283,11 +285,13 @@ def wheelhouse_argv(
 ) -> list[str]:
     """How the host's pip fills a wheelhouse for `target`.
 
-    Same CPython minor, machine and a glibc no newer than the target's: `pip wheel`, which also builds any
-    sdist-only package. Otherwise `pip download` of binary wheels for the target's tags, which needs no
-    interpreter of that version on the host.
+    Only the lock's wheels, hash-checked: a wheel built here from an sdist would carry a hash the lock does not
+    know, and the build's `pip install --require-hashes` would refuse it. Same CPython minor, machine and a glibc
+    no newer than the target's: `pip wheel` with the host's own tags. Otherwise `pip download` for the target's
+    tags, which needs no interpreter of that version on the host.
     """
-    common = ["--quiet", "--disable-pip-version-check", "--requirement", str(requirements)]
+    common = ["--quiet", "--disable-pip-version-check", "--require-hashes", "--no-deps", "--only-binary=:all:"]
+    common += ["--requirement", str(requirements)]
     native = (
         (host.version, host.machine) == (target.version, target.machine)
         and host.libc[0] == target.libc[0] == "glibc"
@@ -296,7 +300,7 @@ def wheelhouse_argv(
     if native:
         return [python_executable, "-m", "pip", "wheel", *common, "--wheel-dir", str(directory),
                 "--find-links", str(directory)]  # fmt: skip
-    argv = [python_executable, "-m", "pip", "download", *common, "--dest", str(directory), "--only-binary=:all:"]
+    argv = [python_executable, "-m", "pip", "download", *common, "--dest", str(directory)]
     argv += ["--implementation", "cp", "--python-version", f"{target.version[0]}.{target.version[1]}"]
     argv += ["--abi", target.tag, "--abi", "abi3", "--abi", "none"]
     for platform in [*manylinux_platforms(target), f"linux_{target.machine}", "any"]:
@@ -311,7 +315,8 @@ def ensure_wheelhouse(request: BuildRequest, python: PythonInfo, runner: Runner,
         if not directory.is_dir() or not _wheel_files(directory):
             raise UsageError(
                 f"--wheelhouse {directory} holds no wheels",
-                hint=f"build one with `python -m pip wheel -r {REQUIREMENTS} --wheel-dir {directory}`",
+                hint=f"fill one with `python -m pip download --require-hashes --no-deps --only-binary=:all: "
+                f"-r {REQUIREMENTS} --dest {directory}`",
             )
     else:
         host = request.host_python

@@ -20,7 +20,7 @@ def make_checkout(root: Path) -> Path:
     (root / "requirements").mkdir(parents=True)
     (root / "src/inference").mkdir(parents=True)
     (root / "Dockerfile").write_text("FROM scratch\n")
-    (root / "requirements/image.txt").write_text("")
+    (root / "requirements/image.lock").write_text("")
     return root
 
 

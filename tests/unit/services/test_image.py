@@ -84,7 +84,7 @@ class FakeDocker:
 def checkout(root: Path) -> Path:
     (root / "requirements").mkdir(parents=True)
     (root / "Dockerfile").write_text("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n")
-    (root / "requirements/image.txt").write_text("fastapi\n")
+    (root / "requirements/image.lock").write_text("fastapi\n")
     (root / "src/inference/data").mkdir(parents=True)
     (root / "src/inference/__init__.py").write_text("")
     (root / "src/inference/data/sentiment.csv").write_text("text,label\n")
@@ -148,7 +148,7 @@ def test_git_revision_reports_local_changes_to_the_image_inputs_only(tmp_path):
     runner = FakeRunner(answers=git_answers(changed=" M src/inference/app.py\n"))
     assert service.git_revision(runner, tmp_path) == ("3f2a9c1d0e4b", True)
     status_call = runner.calls[1]
-    assert status_call[-4:] == ["--", "Dockerfile", "requirements/image.txt", "src/inference"]
+    assert status_call[-4:] == ["--", "Dockerfile", "requirements/image.lock", "src/inference"]
 
 
 def test_git_revision_outside_a_checkout(tmp_path):
@@ -240,6 +240,9 @@ def test_build_makes_the_wheelhouse_with_the_host_pip_and_tags_version_and_commi
 
     pip = runner.calls[0]
     assert pip[:4] == ["/usr/bin/python3", "-m", "pip", "wheel"]
+    # Only the lock's own wheels, checked against its hashes: the Dockerfile installs with --require-hashes.
+    assert {"--require-hashes", "--no-deps", "--only-binary=:all:"} <= set(pip)
+    assert pip[pip.index("--requirement") + 1] == str(tmp_path / "src" / "requirements/image.lock")
     assert pip[pip.index("--wheel-dir") + 1] == str(tmp_path / "cache" / "cp311-x86_64")
     assert result.image == "mlopsctl/inference:0.1.0-3f2a9c1d0e4b"
     assert result.tags == ("mlopsctl/inference:0.1.0-3f2a9c1d0e4b", "mlopsctl/inference:0.1.0")
@@ -256,7 +259,7 @@ def test_build_makes_the_wheelhouse_with_the_host_pip_and_tags_version_and_commi
     assert build["context_files"] == sorted(
         [
             "Dockerfile",
-            "requirements/image.txt",
+            "requirements/image.lock",
             "src/inference/__init__.py",
             "src/inference/data/sentiment.csv",
             *(f"wheelhouse/{name}" for name in WHEELS),
