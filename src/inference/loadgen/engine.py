@@ -81,6 +81,7 @@ class Engine:
         self.end_time: float | None = None
         self.stopping = False
         self.terminated = False
+        self.interrupted = False
         self.started_at = datetime.now(UTC)
         self.loop_name = "asyncio"
         self.cpu_start = 0.0
@@ -472,9 +473,20 @@ class Engine:
         self.in_flight -= len(self.queue)
         self.queue.clear()
 
+    def _interrupt(self, task: asyncio.Task[Any] | None) -> None:
+        """Ctrl-C: stop sending at once. The flag ends the run even when Python 3.11's `wait_for` swallows the
+        cancellation (a connection completing in the same loop turn), which would otherwise run to the end."""
+        self.interrupted = True
+        self.stopping = True
+        if task is not None:
+            task.cancel()
+
     async def run(self, handle_sigterm: bool = False) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         self.loop_name = "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"
+        # Signal handlers can only be set from the main thread; elsewhere the caller owns Ctrl-C.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGINT, self._interrupt, asyncio.current_task())
         if handle_sigterm:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signal.SIGTERM, self._terminate)
@@ -512,8 +524,11 @@ def run(
     factory = loop_factory() if uvloop else None
     try:
         with asyncio.Runner(loop_factory=factory) as runner:
-            return runner.run(engine.run(handle_sigterm=handle_sigterm))
-    except KeyboardInterrupt:
+            report = runner.run(engine.run(handle_sigterm=handle_sigterm))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        engine.interrupted = True
+    if engine.interrupted:
         if engine.end_time is None:
             engine.end_time = time.perf_counter()
         raise Interrupted(engine.report(interrupted=True)) from None
+    return report
