@@ -54,7 +54,9 @@ class Peer:
 
     `pod` is False for endpoints NetworkPolicy does not apply to (hostNetwork pods, the API server, addresses
     outside the cluster): only ipBlock peers can match them and they have no policies of their own.
-    `single` marks a bare Pod, whose connection to itself is loopback.
+    `single` marks a bare Pod, whose connection to itself is loopback. `ranges` (CIDRs, minus `range_excepts`)
+    make the peer stand for every address in them, for example the world outside the cluster: an ipBlock that
+    covers any of those addresses matches it.
     """
 
     namespace: str
@@ -67,6 +69,8 @@ class Peer:
     single: bool = True
     synthesized: bool = False
     role: str = ""  # what the platform peer stands for ("kube-dns", "apiserver", ...), empty for workloads
+    ranges: tuple[str, ...] = ()
+    range_excepts: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -320,6 +324,8 @@ class Network:
     def _ip_block_matches(self, block: IpBlock, peer: Peer) -> bool | str:
         network = ipaddress.ip_network(block.cidr, strict=False)
         excepts = [ipaddress.ip_network(c, strict=False) for c in block.excepts]
+        if peer.ranges:
+            return self._ranges_overlap(network, excepts, peer)
         if peer.ip:
             address = ipaddress.ip_address(peer.ip)
             if address.version != network.version or address not in network:
@@ -333,6 +339,19 @@ class Network:
             inner = pod_net if _subnet_of(pod_net, network) else network
             if _remaining(inner, excepts):
                 return "maybe"
+        return False
+
+    @staticmethod
+    def _ranges_overlap(network, excepts: list, peer: Peer) -> bool:
+        """Whether some address of the peer's ranges lies in `network` outside its `excepts`."""
+        carved = [*excepts, *(ipaddress.ip_network(c, strict=False) for c in peer.range_excepts)]
+        for text in peer.ranges:
+            candidate = ipaddress.ip_network(text, strict=False)
+            if candidate.version != network.version or not candidate.overlaps(network):
+                continue
+            inner = candidate if _subnet_of(candidate, network) else network
+            if _remaining(inner, carved):
+                return True
         return False
 
     def _peer_matches(self, rule_peer: PolicyPeer, policy: Policy, other: Peer) -> bool | str:
@@ -381,7 +400,7 @@ class Network:
             return DirectionVerdict(word, True, f"{peer.id} is not a pod; no NetworkPolicy applies to it")
         selecting = self.selecting(peer, direction)
         if not selecting:
-            return DirectionVerdict(word, True, f"{peer.id} is not isolated for {word} (no policy selects it)")
+            return DirectionVerdict(word, True, self._not_isolated(peer, direction))
         maybe: tuple[Policy, int, Rule] | None = None
         for policy in selecting:
             for index, rule in enumerate(policy.rules(direction)):
@@ -418,6 +437,15 @@ class Network:
             f"{'from' if direction == INGRESS else 'to'} {other.id} on {port}/{protocol}",
             isolated=True,
         )
+
+    def _not_isolated(self, peer: Peer, direction: str) -> str:
+        """Why no policy isolates `peer`: the namespace's policies of that type and the pods they select."""
+        word = direction.lower()
+        others = [p for p in self._by_namespace.get(peer.namespace, []) if direction in p.types]
+        if not others:
+            return f"{peer.id} is not isolated for {word} (no {direction} policy in namespace {peer.namespace})"
+        selectors = "; ".join(f"{p.id} selects {describe(p.pod_selector)}" for p in others)
+        return f"{peer.id} is not isolated for {word} (no policy selects it: {selectors})"
 
     def evaluate(self, source: Peer, destination: Peer, port: int, protocol: str = "TCP") -> Verdict:
         if source is destination and source.single:

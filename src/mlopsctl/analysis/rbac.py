@@ -10,7 +10,12 @@ Follows the upstream RBAC authorizer:
   of any resource; `pods/log` names a subresource) and, when it lists resourceNames, the requested name is one
   of them; nonResourceURLs match paths exactly or by a trailing `*`;
 - a ClusterRole with an aggregationRule holds the union of the rules of the ClusterRoles its selectors match
-  (what the aggregation controller writes), aggregated roles nested in turn.
+  (what the aggregation controller writes), aggregated roles nested in turn;
+- a binding whose role does not exist grants nothing today, but grants whatever that role will say once someone
+  creates it: `dangling()` names such bindings so that verification can refuse them.
+
+Offline, the cluster's built-in ClusterRoles and ClusterRoleBindings come from `builtin_rbac` (the bootstrap policy
+of a Kubernetes minor); objects of the same name in the manifests replace them.
 """
 
 from __future__ import annotations
@@ -210,12 +215,32 @@ class RbacModel:
     roles: dict[tuple[str, str], list[RoleRule]] = field(default_factory=dict)
     cluster_roles: dict[str, list[RoleRule]] = field(default_factory=dict)
     bindings: list[Binding] = field(default_factory=list)
+    builtin: frozenset[str] = frozenset()  # names of the ClusterRoles that came from the built-in policy
+    _cluster_bindings: list[Binding] = field(default_factory=list, repr=False)
+    _role_bindings: dict[str, list[Binding]] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_objects(cls, objects: Iterable[Mapping[str, Any]]) -> RbacModel:
+    def from_objects(cls, objects: Iterable[Mapping[str, Any]], builtin: Iterable[Mapping[str, Any]] = ()) -> RbacModel:
+        """The model of `objects`, on top of `builtin` objects (the cluster's bootstrap policy) when given."""
         model = cls()
+        objects = list(objects)
+        own_cluster_roles = {
+            (o.get("metadata") or {}).get("name", "") for o in objects if o.get("kind") == "ClusterRole"
+        }
+        own_cluster_bindings = {
+            (o.get("metadata") or {}).get("name", "") for o in objects if o.get("kind") == "ClusterRoleBinding"
+        }
+        defaults = [
+            o
+            for o in builtin
+            if (o.get("metadata") or {}).get("name", "")
+            not in (own_cluster_roles if o.get("kind") == "ClusterRole" else own_cluster_bindings)
+        ]
+        model.builtin = frozenset(
+            (o.get("metadata") or {}).get("name", "") for o in defaults if o.get("kind") == "ClusterRole"
+        )
         raw_cluster_roles: dict[str, Mapping[str, Any]] = {}
-        for obj in objects:
+        for obj in [*defaults, *objects]:
             kind = obj.get("kind")
             meta = obj.get("metadata") or {}
             name = meta.get("name", "")
@@ -241,7 +266,24 @@ class RbacModel:
                 )
         model.cluster_roles = _aggregate(raw_cluster_roles)
         model.bindings.sort(key=lambda b: (b.kind != "ClusterRoleBinding", b.namespace or "", b.name))
+        for binding in model.bindings:
+            if binding.kind == "ClusterRoleBinding":
+                model._cluster_bindings.append(binding)
+            else:
+                model._role_bindings.setdefault(binding.namespace or "", []).append(binding)
         return model
+
+    def dangling(self) -> list[tuple[Binding, str]]:
+        """Bindings whose role is not known, with why: they grant whatever that role says once it exists."""
+        found = []
+        for binding in self.bindings:
+            if binding.role_kind == "Role" and binding.kind == "ClusterRoleBinding":
+                found.append((binding, "a ClusterRoleBinding cannot refer to a Role"))
+            elif binding.role_kind not in ("Role", "ClusterRole"):
+                found.append((binding, f"roleRef kind {binding.role_kind!r} is neither Role nor ClusterRole"))
+            elif self._rules_of(binding) is None:
+                found.append((binding, f"{binding.role_id()} does not exist"))
+        return found
 
     def _rules_of(self, binding: Binding) -> list[RoleRule] | None:
         if binding.role_kind == "Role":
@@ -251,9 +293,8 @@ class RbacModel:
         return self.cluster_roles.get(binding.role_name)
 
     def authorize(self, subject: Subject, request: Request) -> Decision:
-        for binding in self.bindings:
-            if binding.kind == "RoleBinding" and binding.namespace != request.namespace:
-                continue
+        in_namespace = self._role_bindings.get(request.namespace, []) if request.namespace else []
+        for binding in (*self._cluster_bindings, *in_namespace):
             if not binding.applies_to(subject):
                 continue
             for item in self._rules_of(binding) or []:

@@ -46,8 +46,18 @@ def problems(selector: Selector | None) -> list[str]:
         return found
     if not isinstance(selector, Mapping):
         return ["a label selector must be a mapping"]
-    for requirement in selector.get("matchExpressions") or []:
+    unknown = sorted(set(selector) - {"matchLabels", "matchExpressions"})
+    if unknown:
+        found.append(f"unknown label selector field(s) {', '.join(map(str, unknown))}")
+    if not isinstance(selector.get("matchLabels") or {}, Mapping):
+        found.append("matchLabels must be a mapping of label to value")
+    expressions = selector.get("matchExpressions") or []
+    if not isinstance(expressions, list) or not all(isinstance(r, Mapping) for r in expressions):
+        return [*found, "matchExpressions must be a list of {key, operator, values} mappings"]
+    for requirement in expressions:
         key, operator = requirement.get("key", ""), requirement.get("operator", "")
+        if not key:
+            found.append("a matchExpressions requirement needs a key")
         values = requirement.get("values") or []
         if operator in ("In", "NotIn") and not values:
             found.append(f"operator {operator} for key {key!r} needs values")
