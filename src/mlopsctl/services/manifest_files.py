@@ -1,4 +1,5 @@
-"""Rendered objects to files: one file per object, named so that `kubectl apply -f DIR` keeps the apply order."""
+"""Objects to and from files: rendered objects written one file per object (named so that `kubectl apply -f DIR`
+keeps the apply order), and a directory of manifests read back for verification, every object checked first."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from mlopsctl.errors import UsageError
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 @dataclass(frozen=True)
@@ -43,11 +46,11 @@ def file_name(index: int, obj: dict[str, Any], fmt: str) -> str:
 
 
 def object_key(obj: dict[str, Any]) -> tuple[str, str, str, str]:
-    """What makes an object unique on a cluster: API group, kind, namespace, name."""
-    metadata = obj.get("metadata") or {}
-    api_version = str(obj.get("apiVersion", ""))
-    group = api_version.split("/", 1)[0] if "/" in api_version else ""
-    return group, str(obj.get("kind", "")), str(metadata.get("namespace") or ""), str(metadata.get("name", ""))
+    """What makes an object unique on a cluster: API group, kind, namespace (`default` when a namespaced object
+    names none, as kubectl applies it), name."""
+    from mlopsctl.analysis.manifest_check import identity
+
+    return identity(obj)
 
 
 def reject_duplicates(sources: Sequence[tuple[Path, dict[str, Any]]], directory: Path) -> None:
@@ -91,3 +94,57 @@ def write_manifests(objects: Sequence[dict[str, Any]], directory: Path, fmt: str
         metadata = obj.get("metadata") or {}
         written.append(WrittenFile(str(obj.get("kind")), str(metadata.get("name")), metadata.get("namespace"), path))
     return WrittenManifests(directory=directory, files=written)
+
+
+def _documents(path: Path) -> list[Any]:
+    import yaml
+
+    try:
+        return [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc is not None]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "cannot be parsed"
+        raise UsageError(f"{path}: not valid YAML{where}: {problem}") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text (byte {exc.start})", hint="manifests are UTF-8 YAML or JSON") from exc
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _objects(document: Any) -> list[Any]:
+    """A document's objects: `kind: List` (as `kubectl get -o yaml` writes it) opened up."""
+    if isinstance(document, dict) and str(document.get("kind", "")).endswith("List") and "items" in document:
+        items = document["items"]
+        return [obj for item in items or [] for obj in _objects(item)] if isinstance(items, list) else [document]
+    return [document]
+
+
+def read_manifests(directory: Path) -> list[dict[str, Any]]:
+    """Every object in the YAML/JSON files under `directory` (multi-document files and Lists allowed), in path
+    order. Malformed YAML, an object verification cannot use, or one that appears twice is refused with the
+    file and the object named: a verdict over misread objects would be a false pass."""
+    from mlopsctl.analysis.manifest_check import ManifestProblem, check_object
+
+    if not directory.is_dir():
+        raise UsageError(
+            f"--manifests {directory} is not a directory", hint="point --manifests at a directory of YAML files"
+        )
+    files = sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix in MANIFEST_SUFFIXES)
+    if not files:
+        raise UsageError(
+            f"no .yaml, .yml or .json files in {directory}", hint="render tenants with `mlopsctl tenant render`"
+        )
+    sources: list[tuple[Path, dict[str, Any]]] = []
+    for path in files:
+        for index, document in enumerate(_documents(path)):
+            for obj in _objects(document):
+                try:
+                    check_object(obj)
+                except ManifestProblem as exc:
+                    raise UsageError(
+                        f"{path}: document {index + 1}: {exc}", hint="fix or remove the object, then verify again"
+                    ) from exc
+                sources.append((path, obj))
+    reject_duplicates(sources, directory)
+    return [obj for _, obj in sources]

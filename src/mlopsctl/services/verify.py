@@ -9,24 +9,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlopsctl.analysis.builtin_rbac import bootstrap_policy
 from mlopsctl.analysis.inventory import Inventory, build_inventory
-from mlopsctl.analysis.isolation import (
-    STANDARD_CHECKS,
-    AccessCheck,
-    Expectation,
-    check_network,
-    parse_checks,
-    platform_peers,
-    rbac_expectation,
-    scopes_for,
-    tenant_namespaces,
-)
-from mlopsctl.analysis.netpol import Network, PolicyError
+from mlopsctl.analysis.isolation import Expectation, tenant_namespaces
+from mlopsctl.analysis.netpol import PolicyError
+from mlopsctl.analysis.network_contract import judge_contract
 from mlopsctl.analysis.owners import PLATFORM_SCOPES, owner_probes, tenant_owners
 from mlopsctl.analysis.rbac import RbacModel, Subject
+from mlopsctl.analysis.rbac_contract import (
+    STANDARD_CHECKS,
+    AccessCheck,
+    dangling_expectations,
+    parse_checks,
+    positive_controls,
+    rbac_expectation,
+    scopes_for,
+    tenant_identities,
+)
 from mlopsctl.errors import UsageError
+from mlopsctl.services.manifest_files import MANIFEST_SUFFIXES, read_manifests
 
-MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+__all__ = ["MANIFEST_SUFFIXES", "load_manifests", "network_offline", "rbac_offline"]
 
 
 @dataclass
@@ -45,7 +48,7 @@ class NetworkReport:
 
 @dataclass
 class RbacReport:
-    """`verify rbac --offline`: every check for every service account and scope, and the tenant expectations."""
+    """`verify rbac --offline`: every check for every tenant identity and scope, and the tenant expectations."""
 
     checks: list[dict[str, Any]]
     tenants: list[str] = field(default_factory=list)
@@ -53,61 +56,27 @@ class RbacReport:
     failures: int = 0
     passed: bool = True
     owners: dict[str, list[str]] = field(default_factory=dict)  # tenant -> its owners (analysis/owners.py)
+    notes: list[str] = field(default_factory=list)
 
 
 def load_manifests(directory: Path) -> list[dict[str, Any]]:
-    """Every object in the YAML/JSON files under `directory` (multi-document files allowed), in path order."""
-    import yaml
-
-    if not directory.is_dir():
-        raise UsageError(
-            f"--manifests {directory} is not a directory", hint="point --manifests at a directory of YAML files"
-        )
-    files = sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix in MANIFEST_SUFFIXES)
-    if not files:
-        raise UsageError(
-            f"no .yaml, .yml or .json files in {directory}", hint="render tenants with `mlopsctl tenant render`"
-        )
-    sources: list[tuple[Path, dict[str, Any]]] = []
-    for path in files:
-        try:
-            for document in yaml.safe_load_all(path.read_text()):
-                if isinstance(document, dict):
-                    sources.append((path, document))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" (line {mark.line + 1})" if mark is not None else ""
-            raise UsageError(f"{path}: not valid YAML{where}") from exc
-        except UnicodeDecodeError as exc:
-            raise UsageError(
-                f"{path}: not UTF-8 text (byte {exc.start})", hint="manifests are UTF-8 YAML or JSON"
-            ) from exc
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
-    from mlopsctl.services.manifest_files import reject_duplicates
-
-    reject_duplicates(sources, directory)
-    return [obj for _, obj in sources]
+    """Every object in the YAML/JSON files under `directory`, each checked (see `read_manifests`)."""
+    return read_manifests(directory)
 
 
 def inventory_of(objects: Sequence[dict[str, Any]]) -> Inventory:
     try:
         return build_inventory(objects)
-    except (PolicyError, ValueError, TypeError, KeyError) as exc:
+    except (PolicyError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise UsageError(f"invalid manifest: {exc}") from exc
 
 
 def network_offline(objects: Sequence[dict[str, Any]]) -> NetworkReport:
     inventory = inventory_of(objects)
     tenants = tenant_namespaces(inventory)
-    peers = list(inventory.peers)
-    notes: list[str] = []
-    if tenants:
-        extra, notes = platform_peers(inventory)
-        peers.extend(extra)
-    peers.sort(key=lambda p: p.id)
-    network = Network(inventory.namespaces, peers, inventory.policies)
-    connections = network.connections()
+    result = judge_contract(
+        inventory.namespaces, inventory.peers, inventory.policies, tenants, synthesize_platform=True
+    )
     rows = [
         {
             "from": source.id,
@@ -117,17 +86,16 @@ def network_offline(objects: Sequence[dict[str, Any]]) -> NetworkReport:
             "allowed": verdict.allowed,
             "reason": verdict.reason,
         }
-        for source, destination, port, protocol, verdict in connections
+        for source, destination, port, protocol, verdict in result.connections
     ]
-    expectations = check_network(connections, tenants) if tenants else []
-    failures = sum(1 for e in expectations if not e.passed)
+    failures = len(result.failures)
     return NetworkReport(
-        peers=[p.id for p in peers],
+        peers=[p.id for p in result.peers],
         connections=rows,
         tenants=tenants,
-        synthesized=notes,
-        warnings=network.dead_selectors(),
-        expectations=expectations,
+        synthesized=result.notes,
+        warnings=result.network.dead_selectors(),
+        expectations=result.expectations,
         failures=failures,
         passed=failures == 0,
     )
@@ -152,51 +120,109 @@ def read_checks(path: Path) -> list[AccessCheck]:
         ) from exc
 
 
+def _row(subject: Subject, check: AccessCheck, namespace: str | None, allowed: bool, rule: str) -> dict[str, Any]:
+    return {
+        "subject": subject.user,
+        "namespace": namespace,
+        "verb": check.verb,
+        "group": check.group,
+        "resource": check.resource,
+        "subresource": check.subresource,
+        "allowed": allowed,
+        "rule": rule,
+    }
+
+
+def _expectation(subject: Subject, namespace: str | None, check: str, rule: str, expected: str, allowed: bool,
+                 passed: bool, reason: str) -> dict[str, Any]:  # fmt: skip
+    return {
+        "subject": subject.user,
+        "namespace": namespace,
+        "check": check,
+        "rule": rule,
+        "expected": expected,
+        "observed": "allowed" if allowed else "denied",
+        "passed": passed,
+        "reason": reason,
+    }
+
+
+CONTROL_RULE = "positive control: must be allowed (an authorizer that denies everything must not pass)"
+
+
 def rbac_offline(objects: Sequence[dict[str, Any]], extra_checks: Sequence[AccessCheck] = ()) -> RbacReport:
     inventory = inventory_of(objects)
-    model = RbacModel.from_objects(inventory.rbac)
+    policy = bootstrap_policy()
+    model = RbacModel.from_objects(inventory.rbac, policy.objects)
     tenants = tenant_namespaces(inventory)
-    namespaces = inventory.all_namespaces()
+    namespaces = sorted({*inventory.all_namespaces(), *tenants})
     checks = list(dict.fromkeys([*STANDARD_CHECKS, *extra_checks]))
+    identities = [(ns, name) for ns, name in inventory.service_accounts if ns not in tenants]
+    identities += [(ns, name) for ns, name, _ in tenant_identities(inventory.service_accounts, tenants)]
     rows: list[dict[str, Any]] = []
     expectations: list[dict[str, Any]] = []
-    for sa_namespace, sa_name in inventory.service_accounts:
+    for sa_namespace, sa_name in sorted(identities):
         subject = Subject.service_account(sa_namespace, sa_name)
         for check in checks:
             for namespace in scopes_for(check, namespaces):
                 decision = model.authorize(subject, check.request(namespace))
-                rows.append(
-                    {
-                        "subject": subject.user,
-                        "namespace": namespace,
-                        "verb": check.verb,
-                        "group": check.group,
-                        "resource": check.resource,
-                        "subresource": check.subresource,
-                        "allowed": decision.allowed,
-                        "rule": decision.reason,
-                    }
-                )
+                rows.append(_row(subject, check, namespace, decision.allowed, decision.reason))
                 expectation = rbac_expectation(sa_namespace, tenants, check, namespace, decision)
                 if expectation is not None:
                     expected, rule, passed = expectation
                     expectations.append(
-                        {
-                            "subject": subject.user,
-                            "namespace": namespace,
-                            "check": check.describe(),
-                            "rule": rule,
-                            "expected": expected,
-                            "observed": "allowed" if decision.allowed else "denied",
-                            "passed": passed,
-                            "reason": decision.reason,
-                        }
+                        _expectation(
+                            subject,
+                            namespace,
+                            check.describe(),
+                            rule,
+                            expected,
+                            decision.allowed,
+                            passed,
+                            decision.reason,
+                        )
                     )
+        if sa_namespace in tenants:
+            expectations.extend(_controls(model, subject, sa_namespace, rows))
+    expectations.extend(dangling_expectations(model, None, "in the manifests"))
     owners = owner_expectations(inventory, model, tenants, rows, expectations)
     failures = sum(1 for e in expectations if not e["passed"])
+    notes = [f"built-in ClusterRoles and ClusterRoleBindings: {policy.describe()} ({policy.source})"]
     return RbacReport(
-        checks=rows, tenants=tenants, expectations=expectations, failures=failures, passed=failures == 0, owners=owners
+        checks=rows,
+        tenants=tenants,
+        expectations=expectations,
+        failures=failures,
+        passed=failures == 0,
+        owners=owners,
+        notes=notes,
     )
+
+
+def _controls(model: RbacModel, subject: Subject, tenant: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    controls = positive_controls(model, subject, tenant)
+    if not controls:
+        return [
+            _expectation(subject, tenant, "positive control", CONTROL_RULE, "allowed", False, False,
+                         "no check can be made whose answer must be allowed: nothing grants this identity anything")
+        ]  # fmt: skip
+    found = []
+    for check, scope in controls:
+        decision = model.authorize(subject, check.request(scope))
+        rows.append(_row(subject, check, scope, decision.allowed, decision.reason))
+        found.append(
+            _expectation(
+                subject,
+                scope,
+                check.describe(),
+                CONTROL_RULE,
+                "allowed",
+                decision.allowed,
+                decision.allowed,
+                decision.reason,
+            )
+        )
+    return found
 
 
 def owner_expectations(
@@ -241,6 +267,7 @@ def owner_expectations(
                     "reason": decision.reason,
                 }
             )
+    return found
     return found
 
 

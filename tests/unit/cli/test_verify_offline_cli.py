@@ -94,7 +94,7 @@ def test_network_offline_table_is_a_matrix(cli, tmp_path):
     assert "NetworkPolicy connectivity" in result.stdout
     assert "✓ 53/UDP" in result.stdout and "✗ 8080/TCP" in result.stdout
     assert "note: synthesized kube-system/coredns" in result.stdout
-    assert "Tenant isolation (network): 24 passed, 0 failed" in result.stdout
+    assert "Tenant isolation (network): 302 passed, 0 failed" in result.stdout
 
 
 def test_rbac_offline_json_shape_and_extra_checks(cli, tmp_path):
@@ -137,9 +137,9 @@ def test_rbac_offline_secrets_cluster_wide_exits_6(cli, tmp_path):
     ]
     result = cli("verify", "rbac", "--offline", "--manifests", str(_tenants(tmp_path, extra)), env={"COLUMNS": "400"})
     assert result.exit_code == 6
-    # 9 for each of tenant-b's two accounts, and 7 more for tenant-owner as tenant-b's owner ("create secrets" in
-    # tenant-a, the five platform namespaces and cluster-wide).
-    assert "Tenant isolation (RBAC): 543 passed, 25 failed" in result.stdout
+    # 9 for each of tenant-b's three accounts (inference, default, tenant-owner), and 7 more for tenant-owner as
+    # tenant-b's owner ("create secrets" in tenant-a, the five platform namespaces and cluster-wide).
+    assert "Tenant isolation (RBAC): 550 passed, 34 failed" in result.stdout
     assert "sa:tenant-b/tenant-owner create secrets (tenant-a)" in result.stdout
     assert (
         "FAIL" in result.stdout and "system:serviceaccount:tenant-b:inference list secrets (tenant-a)" in result.stdout
@@ -170,7 +170,9 @@ def test_invalid_policy_is_a_usage_error(cli, tmp_path):
     bad = _policy("bad", "x", ingress=[{"ports": [{"port": "http", "endPort": 90}]}])
     result = cli("verify", "network", "--offline", "--manifests", str(_write(tmp_path / "p", [bad])))
     assert result.exit_code == 2
-    assert "invalid manifest: NetworkPolicy x/bad" in result.stderr
+    assert "objects.yaml: document 1: NetworkPolicy x/bad ingress[0].ports[0]: endPort needs a numeric port" in (
+        result.stderr
+    )
 
 
 def test_invalid_output_option(cli, tmp_path):

@@ -22,7 +22,37 @@ def failed(report) -> set[str]:
 def test_rendered_two_tenant_set_passes():
     report = network_offline(rendered())
     assert report.passed, failed(report)
-    assert len(report.expectations) == 24
+    checks = {e.check for e in report.expectations}
+    # Every other tenant, the platform, the outsider, the later pods and the world, in both directions.
+    for peer in (
+        "tenant-b/inference",
+        "kube-system/metrics-server",
+        "mlopsctl-outsider/outsider",
+        "tenant-a/later-pod",
+        "world/8.8.8.8",
+        "world/2001:4860:4860::8888",
+        "world/ipv4-outside-cluster",
+    ):
+        assert any(check.startswith(f"{peer} -> tenant-") for check in checks), peer
+        assert any(check.startswith("tenant-") and f"-> {peer} " in check for check in checks), peer
+
+
+def test_later_pods_and_outsiders_get_the_contract():
+    checks = {e.check: (e.expected, e.rule) for e in network_offline(rendered()).expectations}
+    assert checks["mlopsctl-outsider/outsider -> tenant-a/inference 8080/TCP"] == (
+        "denied",
+        "nothing reaches a tenant from a pod in an ordinary namespace (the outsider)",
+    )
+    assert checks["tenant-a/inference -> tenant-a/later-pod 8080/TCP"][0] == "denied"
+    assert checks["tenant-a/later-pod -> world/8.8.8.8 443/TCP"] == (
+        "denied",
+        "a tenant reaches only its allow-list, not the world outside the cluster",
+    )
+    assert checks["world/ipv6-outside-cluster -> tenant-b/inference 8080/TCP"][0] == "denied"
+    # Allow-listed flows are demanded of the inference pods, permitted (not judged) for other pods.
+    assert checks["tenant-a/inference -> kube-system/coredns 53/UDP"][0] == "allowed"
+    assert "tenant-a/later-pod -> kube-system/coredns 53/UDP" not in checks
+    assert "tenant-a/later-pod -> tenant-a/inference 8080/TCP" not in checks
 
 
 def test_rendered_set_meets_each_expectation():
@@ -52,7 +82,10 @@ def test_platform_peers_are_synthesized_and_reported():
     assert any(
         note.startswith("synthesized kube-system/coredns (53/UDP, 53/TCP, 9153/TCP)") for note in report.synthesized
     )
-    assert len(report.synthesized) == 5
+    assert len(report.synthesized) == 9
+    assert {"mlopsctl-outsider/outsider", "tenant-a/later-pod", "tenant-b/later-pod", "world/8.8.8.8"} <= set(
+        report.peers
+    )
 
 
 def test_platform_peers_in_the_manifests_are_not_synthesized():
@@ -80,7 +113,12 @@ def test_connections_cover_every_pair_and_port():
         "object-store/object-store": 2,
         "tenant-a/inference": 1,
         "tenant-b/inference": 1,
+        # Every port of the allow-list plus one other; the world adds the ports the policies name.
+        "mlopsctl-outsider/outsider": 5,
+        "tenant-a/later-pod": 5,
+        "tenant-b/later-pod": 5,
     }
+    ports |= dict.fromkeys(("8.8.8.8", "2001:4860:4860::8888", "ipv4-outside-cluster", "ipv6-outside-cluster"), 6)
     assert len(report.connections) == len(report.peers) * sum(ports.values())
     first = report.connections[0]
     assert set(first) == {"from", "to", "port", "protocol", "allowed", "reason"}
@@ -148,12 +186,14 @@ def test_rendered_rbac_passes():
     assert report.passed and report.failures == 0
     assert report.tenants == list(TENANTS)
     subjects = {row["subject"] for row in report.checks}
-    accounts = {f"system:serviceaccount:{t}:{name}" for t in TENANTS for name in ("inference", "tenant-owner")}
+    accounts = {f"system:serviceaccount:{t}:{name}" for t in TENANTS for name in ("inference", "default", "tenant-owner")}
     # The tenant-owner accounts are their tenants' owners too, probed by the owners' contract under their sa: name.
     assert subjects == accounts | {f"sa:{t}/tenant-owner" for t in TENANTS}
     assert report.owners == {t: [f"sa:{t}/tenant-owner"] for t in TENANTS}
-    inference = [row for row in report.checks if row["subject"].endswith(":inference")]
-    assert inference and not any(row["allowed"] for row in inference)
+    workloads = {subject for subject in accounts if not subject.endswith(":tenant-owner")}
+    allowed = {(row["subject"], row["resource"]) for row in report.checks if row["allowed"] and row["subject"] in workloads}
+    assert allowed == {(subject, "selfsubjectaccessreviews") for subject in workloads}  # the positive controls
+    assert report.notes[0].startswith("built-in ClusterRoles and ClusterRoleBindings: the Kubernetes 1.28")
     row = report.checks[0]
     assert set(row) == {"subject", "namespace", "verb", "group", "resource", "subresource", "allowed", "rule"}
 
@@ -189,6 +229,7 @@ def test_secrets_granted_cluster_wide_is_caught():
     bad = {(e["subject"], e["namespace"], e["check"]) for e in report.expectations if not e["passed"]}
     sa = "system:serviceaccount:tenant-a:inference"
     assert bad == {(sa, ns, f"{verb} secrets") for ns in ("tenant-a", "tenant-b", None) for verb in ("get", "list")}
+    assert ("system:serviceaccount:tenant-a:default", "tenant-b", "get secrets") not in bad
     row = next(
         r
         for r in report.checks
@@ -210,12 +251,16 @@ def test_escalation_in_own_namespace_is_caught():
     report = rbac_offline(objects)
     bad = [(e["namespace"], e["check"], e["rule"]) for e in report.expectations if not e["passed"]]
     assert bad == [
-        ("tenant-b", "create networkpolicies.networking.k8s.io", "no escalation verbs for a tenant service account")
+        (
+            "tenant-b",
+            "create networkpolicies.networking.k8s.io",
+            "no escalation or guard-rail writes for a tenant identity",
+        )
     ]
 
 
 def test_extra_checks_are_added():
-    from mlopsctl.analysis.isolation import AccessCheck
+    from mlopsctl.analysis.rbac_contract import AccessCheck
 
     report = rbac_offline(rendered(), [AccessCheck("get", "leases", "coordination.k8s.io")])
     assert any(r["resource"] == "leases" and r["group"] == "coordination.k8s.io" for r in report.checks)
