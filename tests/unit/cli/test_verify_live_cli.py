@@ -50,11 +50,15 @@ def test_rbac_live_table(cli, fake_cluster):
     assert "PASS" in result.stdout and "FAIL" not in result.stdout
 
 
-def test_rbac_live_fails_an_authorizer_that_denies_everything(cli, fake_cluster):
+def test_rbac_live_that_says_no_to_everything_exits_6(cli, fake_cluster):
     fake_cluster.access_handler = lambda review: False
-    result = cli("-q", "-o", "json", "verify", "rbac", "tenant-a")
+    result = cli("-q", "verify", "rbac", "tenant-a", "-o", "json")
     assert result.exit_code == 6
-    failed = {check["name"] for check in json.loads(result.stdout)["checks"] if not check["passed"]}
+    data = json.loads(result.stdout)
+    assert [f["message"] for f in data["findings"]] == [
+        "the API server denied all NN positive control(s): it says no to everything, so its denials prove nothing"
+    ]
+    failed = {check["name"] for check in data["checks"] if not check["passed"]}
     assert "sa:tenant-a/tenant-owner: patch deployments.apps in tenant-a" in failed
 
 

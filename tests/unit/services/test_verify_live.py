@@ -408,7 +408,9 @@ def test_policy_that_breaks_isolation_fails_even_when_the_probe_agrees():
     report, _ = _network(api)
     check = _by_name(report, f"tenant-b/inference-b1 -> API server endpoint {APISERVER_IP}")[0]
     assert check.expected == "allowed" and check.observed == "connected" and not check.passed
-    assert "the policies break the isolation rule 'no tenant traffic to the API server'" in check.detail
+    assert "the policies break the isolation rule 'a tenant reaches only its allow-list, not the API server'" in (
+        check.detail
+    )
 
 
 def test_allow_all_ingress_is_caught_from_the_outsider():
@@ -558,14 +560,14 @@ def test_rbac_live_passes_when_api_server_and_evaluator_agree():
     api = cluster()
     api.access_handler = _sar_from(api)
     report = verify_rbac(api, now=lambda: NOW)
-    assert report.passed
+    assert report.passed, [(c.name, c.detail) for c in report.checks if not c.passed]
     reviews = [args for call, args in api.calls if call == "access_review"]
     assert len(reviews) == len(report.checks) > 0
     users = {review.user for review in reviews}
     assert users == {
         f"system:serviceaccount:{tenant}:{account}"
         for tenant in ("tenant-a", "tenant-b")
-        for account in ("inference", c.TENANT_OWNER)
+        for account in ("default", "inference", c.TENANT_OWNER)
     }
     assert {review.namespace for review in reviews} == {
         "tenant-a",
@@ -577,19 +579,81 @@ def test_rbac_live_passes_when_api_server_and_evaluator_agree():
         None,
     }
     assert all("system:serviceaccounts:" + r.user.split(":")[2] in r.groups for r in reviews)
+    controls = [check for check in report.checks if check.name.endswith("(control)")]
+    assert len(controls) == 4 and all(check.expected == "allowed" for check in controls)
+    assert all("system:basic-user" in check.detail for check in controls)
+
+
+def test_rbac_live_fails_when_the_api_server_denies_everything():
+    api = cluster()
+    api.access_handler = lambda review: False
+    report = verify_rbac(api, now=lambda: NOW)
+    assert not report.passed
+    failed = [check for check in report.checks if not check.passed]
+    assert failed and all(check.name.endswith("(control)") for check in failed)
+    assert all("another authorizer" in check.detail for check in failed)
+    [finding] = report.findings
+    assert "denied all 4 positive control(s)" in finding.message
+
+
+def test_rbac_live_control_from_the_tenant_role():
+    api = cluster()
+    role = api.objects[api.key("rbac.authorization.k8s.io/v1", "Role", "inference", "tenant-a")]
+    role["rules"] = [{"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["model"], "verbs": ["get"]}]
+    api.access_handler = _sar_from(api)
+    report = verify_rbac(api, tenants=["tenant-a"], now=lambda: NOW)
+    assert report.passed
+    names = {check.name for check in report.checks if check.name.endswith("(control)")}
+    assert "system:serviceaccount:tenant-a:inference: get configmaps model in tenant-a (control)" in names
+    assert "system:serviceaccount:tenant-a:default: get configmaps model in tenant-a (control)" not in names
+
+
+def test_rbac_live_without_any_possible_control_fails():
+    api = cluster()
+    api.delete("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "system:basic-user", None)
+    api.access_handler = _sar_from(api)
+    report = verify_rbac(api, tenants=["tenant-b"], now=lambda: NOW)
+    assert not report.passed
+    failed = {check.name: check.observed for check in report.checks if not check.passed}
+    assert failed == {
+        "system:serviceaccount:tenant-b:default: a positive control": "none can be made",
+        "system:serviceaccount:tenant-b:inference: a positive control": "none can be made",
+    }
+
+
+def test_rbac_live_binding_to_a_missing_cluster_role_is_a_finding():
+    api = cluster()
+    api.add(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": "later", "namespace": "tenant-a"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "not-yet"},
+            "subjects": [{"kind": "ServiceAccount", "name": "inference", "namespace": "tenant-a"}],
+        }
+    )
+    api.access_handler = _sar_from(api)
+    report = verify_rbac(api, now=lambda: NOW)
+    assert not report.passed
+    assert [f.message for f in report.findings] == [
+        "RoleBinding tenant-a/later: ClusterRole not-yet does not exist, neither built in nor in the cluster: it "
+        "grants whatever that role says once someone creates it"
+    ]
 
 
 def test_rbac_live_flags_disagreement_with_the_evaluator():
     api = cluster()
-    rbac = _sar_from(api)
-    inference = "system:serviceaccount:tenant-a:inference"
+    grants = _sar_from(api)
+    workloads = {f"system:serviceaccount:tenant-a:{name}" for name in ("default", "inference")}
     api.access_handler = lambda review: (
-        rbac(review) or (review.user == inference and review.resource == "secrets" and review.namespace == "tenant-b")
+        grants(review) or (review.user in workloads and review.resource == "secrets" and review.namespace == "tenant-b")
     )
     report = verify_rbac(api, tenants=["tenant-a"])
     bad = [check for check in report.checks if not check.passed]
     assert {check.name for check in bad} == {
-        f"system:serviceaccount:tenant-a:inference: {verb} secrets in tenant-b" for verb in ("get", "list", "watch")
+        f"system:serviceaccount:tenant-a:{name}: {verb} secrets in tenant-b"
+        for verb in ("get", "list", "watch")
+        for name in ("default", "inference")
     }
     assert all("another authorizer" in check.detail for check in bad)
 

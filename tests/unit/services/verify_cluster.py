@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from mlopsctl import constants as c
 from mlopsctl.adapters.base import ExecResult
 from mlopsctl.adapters.fakes import FakeKubeApi
+from mlopsctl.analysis.builtin_rbac import bootstrap_policy
 from mlopsctl.manifests.tenant import TenantSpec, render_tenant
 
 TENANTS = ("tenant-a", "tenant-b")
@@ -160,6 +161,11 @@ def cluster(tenants: Sequence[str] = TENANTS, replicas: int = 1) -> FakeKubeApi:
             ("prometheus", "config-reloader"),
         )
     )
+    # What every cluster has: the RBAC bootstrap policy, and a `default` service account in each namespace.
+    for obj in bootstrap_policy().objects:
+        api.add({"apiVersion": "rbac.authorization.k8s.io/v1", **obj})
+    for namespace in ("default", "kube-system", c.MONITORING_NAMESPACE, c.STORAGE_NAMESPACE, *tenants):
+        api.add({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": namespace}})
     for name in tenants:
         # The tenant namespace object carries the tenant label (rendered); make sure it is there.
         ns = api.objects[api.key("v1", "Namespace", name, None)]
@@ -244,7 +250,7 @@ def evaluator_sar(api: FakeKubeApi):
 
     model = read_rbac(api)
 
-    def answer(review):
+    def answer(review) -> bool:
         request = Request(review.verb, review.resource, review.group, review.subresource, review.namespace, review.name)
         return model.authorize(Subject(review.user, review.groups), request).allowed
 
