@@ -22,6 +22,8 @@ from typing import Any
 
 from mlopsctl.adapters.base import KubeApi
 from mlopsctl.analysis.isolation import TenantIndex
+from mlopsctl.analysis.netpol import DEFAULT_POD_CIDRS
+from mlopsctl.analysis.network_contract import judge_contract
 from mlopsctl.progress import NullStatus, Status
 from mlopsctl.services.network_probes.equivalence import describe_equivalence
 from mlopsctl.services.network_probes.execute import DEFAULT_PARALLEL, ProbeProgress, Settings, SourceRun, run_all
@@ -96,6 +98,7 @@ def verify_network(
             plan = build_plan(snap, exhaustive=exhaustive)
             index = TenantIndex(snap.all_tenants or snap.tenants)
             matrix = judge_matrix(snap.network, snap.network.peers, index, focus=set(snap.tenants))
+            contract = contract_checks(snap, _pod_cidrs(api), {b.key for b in matrix.breaks}, now)
         title = f"probe {len(plan.probes)} connections from {len(plan.sources)} pods, {parallel} at a time"
         progress = ProbeProgress(status, len(plan.probes), clock)
         with phases("probe"), status.step(title):
@@ -108,6 +111,8 @@ def verify_network(
     _report_pods(report, pods, snap)
     _report_probes(report, runs)
     _report_matrix(report, matrix, plan)
+    report.checks.extend(contract[0])
+    report.notes.append(contract[1])
     report.notes.extend(cleanup)
     report.phases = phases.rows
     probe_seconds = next((row["seconds"] for row in phases.rows if row["phase"] == "network: probe"), 0)
@@ -231,3 +236,68 @@ def _report_matrix(report: LiveReport, matrix: MatrixJudgement, plan: Plan) -> N
         f"port the isolation rules cover); {len(plan.probes)} probed live from {len(plan.sources)} pod(s)"
     )
     report.notes.extend(describe_equivalence(plan.classes))
+
+
+# --- the isolation contract over the live objects, beyond what the probe pods stand for -----------------------
+
+CONTRACT_METHOD = "NetworkPolicy evaluator over the objects read from the cluster"
+
+
+def _pod_cidrs(api: KubeApi) -> list[str]:
+    """The nodes' pod ranges (what the synthesized pods' addresses would be in), or kind's default."""
+    cidrs = [
+        cidr
+        for node in api.list("v1", "Node")
+        for cidr in (node.get("spec") or {}).get("podCIDRs") or [(node.get("spec") or {}).get("podCIDR")]
+        if cidr
+    ]
+    return sorted(set(cidrs)) or list(DEFAULT_POD_CIDRS)
+
+
+def contract_checks(
+    snap: ClusterSnapshot, pod_cidrs: Sequence[str], known: set[tuple[str, str, int, str]], now: Callable[[], str]
+) -> tuple[list[LiveCheck], str]:
+    """The same contract as `verify --offline` (analysis.network_contract.judge_contract) over the live objects,
+    with its own outsider, later pods and the world (ipBlock peers: public addresses and everything outside the
+    pod and service ranges) added: a failed check per broken connection from or to the selected tenants that the
+    matrix judgement (`known`) did not already report, and a note of what was judged."""
+    result = judge_contract(
+        snap.namespaces,
+        snap.network.peers,
+        snap.network.policies,
+        snap.all_tenants or snap.tenants,
+        synthesize_platform=False,
+        pod_cidrs=pod_cidrs,
+    )
+    stamp = now()
+    focus = set(snap.tenants)
+    broken = []
+    for e in result.failures:
+        source, _, rest = e.check.partition(" -> ")
+        destination, _, port = rest.rpartition(" ")
+        number, _, protocol = port.partition("/")
+        if (source, destination, int(number), protocol) in known:
+            continue
+        if source.split("/")[0] not in focus and destination.split("/")[0] not in focus:
+            continue
+        broken.append(
+            LiveCheck(
+                "network",
+                f"contract: {e.check}",
+                e.expected,
+                e.observed,
+                False,
+                CONTRACT_METHOD,
+                f"the policies break the isolation rule '{e.rule}': {e.reason}",
+                stamp,
+                stamp,
+                source,
+                destination,
+                port,
+            )
+        )
+    note = (
+        f"isolation contract over the cluster's objects: {len(result.expectations)} connections judged, "
+        f"{len(result.failures)} broken ({'; '.join(result.notes)})"
+    )
+    return broken, note
