@@ -5,7 +5,9 @@ For each tenant count: the best wall time over --repeat runs of the NetworkPolic
 peers, every declared port, plus the isolation expectations) and of the RBAC matrix (every service account x
 check x scope), the number of connections / checks, the cost per connection / check, and that cost relative to
 the smallest size (close to 1.0: the cost per verdict does not grow with the cluster; the number of verdicts
-grows with the square of the peers). The budget: 30 tenants' network matrix in at most 5 s on a 2-core machine.
+grows with the square of the peers). Both matrices include what the isolation contract adds (the outsider, a
+later pod per tenant, the world; every tenant identity with its positive controls, on top of the built-in RBAC
+policy). The budget: 30 tenants verified, network and RBAC together, in at most 5 s on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -56,14 +58,14 @@ def main() -> int:
         per_check = rbac_time / len(rbac.checks) * 1e6
         base_network = base_network or per_connection
         base_rbac = base_rbac or per_check
-        worst = max(worst, network_time)
+        worst = max(worst, network_time + rbac_time)
         print(
             f"{size:>7} {len(network.connections):>11} {network_time:>9.3f} {per_connection:>8.1f} "
             f"{per_connection / base_network:>6.2f}   {len(rbac.checks):>6} {rbac_time:>7.3f} {per_check:>8.1f} "
             f"{per_check / base_rbac:>6.2f}"
         )
     verdict = "within" if worst <= BUDGET_SECONDS else "OVER"
-    print(f"slowest network matrix {worst:.2f}s: {verdict} the {BUDGET_SECONDS:.0f}s budget")
+    print(f"slowest network + RBAC {worst:.2f}s: {verdict} the {BUDGET_SECONDS:.0f}s budget")
     return 0 if worst <= BUDGET_SECONDS else 1
 
 

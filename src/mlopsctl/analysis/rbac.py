@@ -218,6 +218,7 @@ class RbacModel:
     builtin: frozenset[str] = frozenset()  # names of the ClusterRoles that came from the built-in policy
     _cluster_bindings: list[Binding] = field(default_factory=list, repr=False)
     _role_bindings: dict[str, list[Binding]] = field(default_factory=dict, repr=False)
+    _by_subject: dict[Subject, tuple[list[Binding], dict[str, list[Binding]]]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_objects(cls, objects: Iterable[Mapping[str, Any]], builtin: Iterable[Mapping[str, Any]] = ()) -> RbacModel:
@@ -292,11 +293,21 @@ class RbacModel:
             return self.roles.get((binding.namespace, binding.role_name))
         return self.cluster_roles.get(binding.role_name)
 
+    def _applicable(self, subject: Subject) -> tuple[list[Binding], dict[str, list[Binding]]]:
+        """The subject's ClusterRoleBindings and RoleBindings by namespace (a matrix asks many times per subject)."""
+        if subject not in self._by_subject:
+            by_namespace: dict[str, list[Binding]] = {}
+            for namespace, bindings in self._role_bindings.items():
+                mine = [b for b in bindings if b.applies_to(subject)]
+                if mine:
+                    by_namespace[namespace] = mine
+            self._by_subject[subject] = ([b for b in self._cluster_bindings if b.applies_to(subject)], by_namespace)
+        return self._by_subject[subject]
+
     def authorize(self, subject: Subject, request: Request) -> Decision:
-        in_namespace = self._role_bindings.get(request.namespace, []) if request.namespace else []
-        for binding in (*self._cluster_bindings, *in_namespace):
-            if not binding.applies_to(subject):
-                continue
+        cluster_wide, by_namespace = self._applicable(subject)
+        in_namespace = by_namespace.get(request.namespace, []) if request.namespace else []
+        for binding in (*cluster_wide, *in_namespace):
             for item in self._rules_of(binding) or []:
                 if item.rule.allows(request):
                     via = f" (aggregated from ClusterRole {item.origin})" if item.origin else ""
