@@ -185,6 +185,8 @@ def _rbac_table(report):
             resource = f"{resource}.{row['group']}"
         table.add_row(row["subject"], row["namespace"] or "(cluster)", row["verb"], resource, row["rule"])
     parts: list[Any] = [table]
+    if report.notes:
+        parts.append("\n".join(f"note: {note}" for note in report.notes))
     if report.expectations:
         failed = [e for e in report.expectations if not e["passed"]]
         title = f"Tenant isolation (RBAC): {len(report.expectations) - len(failed)} passed, {len(failed)} failed"
