@@ -14,10 +14,10 @@ authenticated identity may create a SelfSubjectAccessReview) and one request per
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from mlopsctl.analysis.rbac import ALL, Decision, RbacModel, Request, Subject, is_cluster_scoped
+from mlopsctl.analysis.rbac import ALL, Binding, Decision, RbacModel, Request, Subject, is_cluster_scoped
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 NETWORKING_GROUP = "networking.k8s.io"
@@ -193,12 +193,13 @@ def positive_controls(model: RbacModel, subject: Subject, tenant: str) -> list[t
     return controls
 
 
-def dangling_expectations(model: RbacModel, concerns: Sequence[str] | None, where: str) -> list[dict[str, object]]:
-    """A failed expectation per binding whose role is unknown (`concerns`: only bindings in these namespaces or
-    cluster-wide; None: all)."""
+def dangling_expectations(
+    model: RbacModel, where: str, relevant: Callable[[Binding], bool] | None = None
+) -> list[dict[str, object]]:
+    """A failed expectation per binding whose role is unknown (only the `relevant` ones when given)."""
     found: list[dict[str, object]] = []
     for binding, why in model.dangling():
-        if concerns is not None and binding.namespace is not None and binding.namespace not in concerns:
+        if relevant is not None and not relevant(binding):
             continue
         found.append(
             {

@@ -184,7 +184,7 @@ def rbac_offline(objects: Sequence[dict[str, Any]], extra_checks: Sequence[Acces
                     )
         if sa_namespace in tenants:
             expectations.extend(_controls(model, subject, sa_namespace, rows))
-    expectations.extend(dangling_expectations(model, None, "in the manifests"))
+    expectations.extend(dangling_expectations(model, "in the manifests"))
     owners = owner_expectations(inventory, model, tenants, rows, expectations)
     failures = sum(1 for e in expectations if not e["passed"])
     notes = [f"built-in ClusterRoles and ClusterRoleBindings: {policy.describe()} ({policy.source})"]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from mlopsctl import constants as c
 from mlopsctl.adapters.base import AccessReview, KubeApi
-from mlopsctl.analysis.rbac import Decision, RbacModel, Subject
+from mlopsctl.analysis.rbac import Binding, Decision, RbacModel, Subject
 from mlopsctl.analysis.rbac_contract import (
     STANDARD_CHECKS,
     AccessCheck,
@@ -146,7 +146,12 @@ def verify_rbac(
                 CONTROL_HINT,
             )
         )
-    for item in dangling_expectations(model, all_tenants, "in the cluster"):
+    subjects = [Subject.service_account(ns, name) for ns, name in identities]
+
+    def concerns_tenants(binding: Binding) -> bool:
+        return binding.namespace in all_tenants or any(binding.applies_to(s) for s in subjects)
+
+    for item in dangling_expectations(model, "in the cluster", concerns_tenants):
         report.findings.append(Finding(str(item["reason"]), "delete the binding or create the role it names"))
     with status.step(f"asking the API server about the owners of {len(tenant_names)} tenant(s)"):
         owner_checks, owner_notes = verify_owners(api, model, namespace_objects, tenant_names, scopes, now)

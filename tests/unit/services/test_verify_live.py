@@ -1079,3 +1079,18 @@ def test_live_tenants_leave_out_namespaces_being_deleted():
         api.add({"apiVersion": "v1", "kind": "Namespace", "status": {"phase": phase},
                  "metadata": {"name": name, "labels": {const.TENANT_LABEL: name}}})  # fmt: skip
     assert live_tenants(api, None)[1] == ["tenant-a"]
+
+
+def test_rbac_live_ignores_missing_roles_of_bindings_that_do_not_concern_tenants():
+    api = cluster()
+    api.add(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "leftover"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "uninstalled-chart"},
+            "subjects": [{"kind": "User", "name": "bob"}],
+        }
+    )
+    api.access_handler = _sar_from(api)
+    assert verify_rbac(api, now=lambda: NOW).passed
