@@ -144,6 +144,8 @@ def test_live_rbac_isolation_holds_and_agrees_with_the_evaluator(cli, api, tenan
     }
     assert subjects == accounts | {f"sa:{tenant}/{c.TENANT_OWNER}" for tenant in TENANTS}
     assert {f"system:serviceaccount:{name}:{c.APP_NAME}" for name in TENANTS} <= subjects
+    # Positive controls: checks that must come back allowed, so a review path that denies everything cannot pass.
+    assert any(check["name"].endswith("(control)") and check["passed"] for check in data["checks"])
 
 
 def test_offline_verdict_on_the_same_tenants(cli, tenants, tmp_path):
