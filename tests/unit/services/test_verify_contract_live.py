@@ -79,3 +79,19 @@ def test_node_pod_ranges_are_used_for_the_synthesized_pods():
     report = verify_network(api, sleep=lambda s: None)
     broken = {c.name: c.observed for c in report.checks if c.name.startswith("contract: ")}
     assert broken["contract: mlopsctl-outsider/outsider -> tenant-a/inference-a1 8080/TCP"] == "possibly allowed"
+
+
+def test_contract_failures_sit_in_the_connectivity_matrix():
+    api = cluster()
+    _apply(api, "allow_all_ingress_b")
+    api.exec_handler = ScriptedNetwork()
+    report = verify_network(api, sleep=lambda s: None)
+    check = next(
+        c for c in report.checks if c.name == "contract: mlopsctl-outsider/outsider -> tenant-b/inference-b1 8080/TCP"
+    )
+    assert (check.subject, check.target, check.action) == (
+        "mlopsctl-outsider/outsider",
+        "tenant-b/inference-b1",
+        "8080/TCP",
+    )
+    assert "ingress allowed by tenant-b/allow-all rule 0" in check.detail
