@@ -220,7 +220,7 @@ def offline_report(result: NetworkReport | RbacReport, manifests: Path, started:
                 method = f"NetworkPolicy evaluator over {manifests}"
                 report.checks.append(_offline_check("network", name, expectation, method, finished, placement))
     else:
-        report = LiveReport("rbac", source, started, finished)
+        report = LiveReport("rbac", source, started, finished, notes=list(result.notes))
         for item in result.expectations:
             where = item["namespace"] or "cluster scope"
             name = f"{item['subject']}: {item['check']} in {where}"

@@ -78,9 +78,7 @@ def verify_all_report() -> LiveReport:
     api.exec_handler = network
     rbac = evaluator_sar(api)
 
-    def access(
-        review: AccessReview,
-    ) -> bool:  # RBAC, plus another authorizer granting tenant-b's account secrets in tenant-a
+    def access(review: AccessReview) -> bool:  # RBAC, and the API server grants tenant-b's account secrets in tenant-a
         return rbac(review) or (
             review.user == "system:serviceaccount:tenant-b:inference"
             and review.resource == "secrets"
