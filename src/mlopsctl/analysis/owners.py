@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlopsctl import constants as c
-from mlopsctl.analysis.rbac_contract import AccessCheck
 from mlopsctl.analysis.rbac import Request, Subject
+from mlopsctl.analysis.rbac_contract import AccessCheck
 from mlopsctl.manifests.owners import InvalidOwner, Owner, tenant_owner_account
 
 RBAC = "rbac.authorization.k8s.io"

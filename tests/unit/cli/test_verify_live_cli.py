@@ -56,7 +56,7 @@ def test_rbac_live_that_says_no_to_everything_exits_6(cli, fake_cluster):
     assert result.exit_code == 6
     data = json.loads(result.stdout)
     assert [f["message"] for f in data["findings"]] == [
-        "the API server denied all NN positive control(s): it says no to everything, so its denials prove nothing"
+        "the API server denied all 15 positive control(s): it says no to everything, so its denials prove nothing"
     ]
     failed = {check["name"] for check in data["checks"] if not check["passed"]}
     assert "sa:tenant-a/tenant-owner: patch deployments.apps in tenant-a" in failed

@@ -139,7 +139,7 @@ def test_rbac_offline_secrets_cluster_wide_exits_6(cli, tmp_path):
     assert result.exit_code == 6
     # 9 for each of tenant-b's three accounts (inference, default, tenant-owner), and 7 more for tenant-owner as
     # tenant-b's owner ("create secrets" in tenant-a, the five platform namespaces and cluster-wide).
-    assert "Tenant isolation (RBAC): 550 passed, 34 failed" in result.stdout
+    assert "Tenant isolation (RBAC): 1164 passed, 34 failed" in result.stdout
     assert "sa:tenant-b/tenant-owner create secrets (tenant-a)" in result.stdout
     assert (
         "FAIL" in result.stdout and "system:serviceaccount:tenant-b:inference list secrets (tenant-a)" in result.stdout

@@ -580,8 +580,13 @@ def test_rbac_live_passes_when_api_server_and_evaluator_agree():
     }
     assert all("system:serviceaccounts:" + r.user.split(":")[2] in r.groups for r in reviews)
     controls = [check for check in report.checks if check.name.endswith("(control)")]
-    assert len(controls) == 4 and all(check.expected == "allowed" for check in controls)
-    assert all("system:basic-user" in check.detail for check in controls)
+    assert all(check.expected == "allowed" for check in controls)
+    workloads = [check for check in controls if f":{c.TENANT_OWNER}:" not in check.name]
+    assert len(workloads) == 4 and all("system:basic-user" in check.detail for check in workloads)
+    # The tenant-owner accounts: basic-user and one request per rule of their tenant-owner Role, exec included.
+    owner = {check.name for check in controls if check.subject == f"system:serviceaccount:tenant-a:{c.TENANT_OWNER}"}
+    assert len(owner) == 13
+    assert f"system:serviceaccount:tenant-a:{c.TENANT_OWNER}: get pods/exec in tenant-a (control)" in owner
 
 
 def test_rbac_live_fails_when_the_api_server_denies_everything():
@@ -590,10 +595,12 @@ def test_rbac_live_fails_when_the_api_server_denies_everything():
     report = verify_rbac(api, now=lambda: NOW)
     assert not report.passed
     failed = [check for check in report.checks if not check.passed]
-    assert failed and all(check.name.endswith("(control)") for check in failed)
+    # Only what must or may be allowed fails: the controls, the owners' job verbs, the grants of the own Roles.
+    assert failed and all(check.expected.startswith("allowed") for check in failed)
+    assert any(check.name.endswith("(control)") for check in failed)
     assert all("another authorizer" in check.detail for check in failed)
     [finding] = report.findings
-    assert "denied all 4 positive control(s)" in finding.message
+    assert "denied all 30 positive control(s)" in finding.message
 
 
 def test_rbac_live_control_from_the_tenant_role():

@@ -186,12 +186,16 @@ def test_rendered_rbac_passes():
     assert report.passed and report.failures == 0
     assert report.tenants == list(TENANTS)
     subjects = {row["subject"] for row in report.checks}
-    accounts = {f"system:serviceaccount:{t}:{name}" for t in TENANTS for name in ("inference", "default", "tenant-owner")}
+    accounts = {
+        f"system:serviceaccount:{t}:{name}" for t in TENANTS for name in ("inference", "default", "tenant-owner")
+    }
     # The tenant-owner accounts are their tenants' owners too, probed by the owners' contract under their sa: name.
     assert subjects == accounts | {f"sa:{t}/tenant-owner" for t in TENANTS}
     assert report.owners == {t: [f"sa:{t}/tenant-owner"] for t in TENANTS}
     workloads = {subject for subject in accounts if not subject.endswith(":tenant-owner")}
-    allowed = {(row["subject"], row["resource"]) for row in report.checks if row["allowed"] and row["subject"] in workloads}
+    allowed = {
+        (row["subject"], row["resource"]) for row in report.checks if row["allowed"] and row["subject"] in workloads
+    }
     assert allowed == {(subject, "selfsubjectaccessreviews") for subject in workloads}  # the positive controls
     assert report.notes[0].startswith("built-in ClusterRoles and ClusterRoleBindings: the Kubernetes 1.28")
     row = report.checks[0]
