@@ -1,11 +1,16 @@
 """The RBAC isolation contract of mlopsctl tenants, as checks and expectations over the RBAC evaluator.
 
 A tenant identity (each service account of the tenant's namespace, and its `default` service account, which
-every namespace has) may do only what the tenant's own Role grants, in its own namespace; nothing in any other
+every namespace has) may do only what the tenant's own Roles grant, in its own namespace; nothing in any other
 namespace; nothing cluster-scoped; and nothing that breaks isolation even in its own namespace (roles, bindings,
 NetworkPolicies, quotas and limit ranges written; `bind`, `escalate`, `impersonate`). The checks cover the verbs
 and resources that break isolation: reading secrets, exec/attach into pods, creating pods (a pod can mount any
 secret of its namespace) and service account tokens, writing the tenant's guard rails, and namespaces and nodes.
+
+Those sensitive verbs are a tenant's own business in its own namespace only for its owners, and only through the
+platform's `tenant-owner` Role (owners exec into their pods and manage their Secrets by design). The workload
+identities (the inference account and `default`, which any pod of the namespace may run as) get none of them,
+whatever Role grants them.
 
 Positive controls: an authorizer that says no to everything must not pass. For each tenant, checks whose answer
 must be "allowed" are derived from what the evaluator grants: the built-in `system:basic-user` (every
@@ -17,12 +22,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from mlopsctl import constants as c
 from mlopsctl.analysis.rbac import ALL, Binding, Decision, RbacModel, Request, Subject, is_cluster_scoped
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 NETWORKING_GROUP = "networking.k8s.io"
 WRITE_VERBS = ("create", "update", "patch", "delete")
 DEFAULT_SERVICE_ACCOUNT = "default"
+# The accounts a tenant's pods run as: the inference Deployment's, and `default` for any other pod.
+WORKLOAD_ACCOUNTS = (c.APP_NAME, DEFAULT_SERVICE_ACCOUNT)
+OWN_ROLE_ONLY = "only via the tenant's own Role"
+OWNER_ROLE_ONLY = f"only via the {c.TENANT_OWNER} Role"
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,30 @@ def is_escalation(check: AccessCheck) -> bool:
     return (check.resource, check.group) in GUARD_RAILS and check.verb in _WRITES
 
 
+def is_sensitive(check: AccessCheck) -> bool:
+    """Reading Secrets, running code in a pod or starting one (it can mount any Secret), minting a token."""
+    if check.group:
+        return False
+    if check.resource == "secrets" and not check.subresource:
+        return check.verb in ("get", "list", "watch", ALL)
+    if check.resource == "pods":
+        if check.subresource in ("exec", "attach"):
+            return True
+        return not check.subresource and check.verb in ("create", ALL)
+    return check.resource == "serviceaccounts" and check.subresource == "token"
+
+
+def forbidden_at_home(check: AccessCheck, account: str) -> bool:
+    """A request a tenant identity must be denied even in its own namespace, whatever grants it."""
+    return is_escalation(check) or (account in WORKLOAD_ACCOUNTS and is_sensitive(check))
+
+
+def account_name(subject: Subject) -> str:
+    """The service account name of `system:serviceaccount:NS:NAME`, else ""."""
+    parts = subject.user.split(":")
+    return parts[3] if len(parts) == 4 and parts[:2] == ["system", "serviceaccount"] else ""
+
+
 def parse_checks(data: object, where: str) -> list[AccessCheck]:
     """Extra checks from a file: a list of `{verb, resource, group?, subresource?, name?}` mappings or of
     strings `VERB RESOURCE[/SUBRESOURCE][.GROUP] [NAME]` (for example `create pods/exec`, `get leases.coordination.k8s.io`).
@@ -146,9 +180,15 @@ def tenant_identities(
 
 
 def rbac_expectation(
-    subject_namespace: str, tenants: Sequence[str], check: AccessCheck, namespace: str | None, decision: Decision
+    subject_namespace: str,
+    account: str,
+    tenants: Sequence[str],
+    check: AccessCheck,
+    namespace: str | None,
+    decision: Decision,
 ) -> tuple[str, str, bool] | None:
-    """(expected, rule, passed) for a tenant's identity, or None for other subjects."""
+    """(expected, rule, passed) for the tenant identity `account` of `subject_namespace`, or None for other
+    subjects."""
     if subject_namespace not in tenants:
         return None
     if namespace != subject_namespace:
@@ -156,9 +196,17 @@ def rbac_expectation(
         return "denied", f"nothing {where} for a tenant identity", not decision.allowed
     if is_escalation(check):
         return "denied", "no escalation or guard-rail writes for a tenant identity", not decision.allowed
+    if is_sensitive(check):
+        if account in WORKLOAD_ACCOUNTS:
+            rule = "no secrets, exec, attach, pods or tokens for a workload identity, even in its own namespace"
+            return "denied", rule, not decision.allowed
+        # Owners exec into their pods and manage their Secrets: the platform's tenant-owner Role grants that.
+        owner_role = decision.role == f"Role {subject_namespace}/{c.TENANT_OWNER}"
+        rule = f"secrets, exec, attach, pods and tokens only through the {c.TENANT_OWNER} Role of its own namespace"
+        return OWNER_ROLE_ONLY, rule, not decision.allowed or owner_role
     own_role = decision.role_kind == "Role" and decision.role_namespace == subject_namespace
     passed = not decision.allowed or own_role
-    return "only via the tenant's own Role", "only what its Role grants in its own namespace", passed
+    return OWN_ROLE_ONLY, "only what its Role grants in its own namespace", passed
 
 
 def _concrete(rule_values: Sequence[str], fallback: str | None) -> str | None:
@@ -186,9 +234,10 @@ def positive_controls(model: RbacModel, subject: Subject, tenant: str) -> list[t
             name, _, sub = resource.partition("/")
             check = AccessCheck(verb, name, group, sub, rule.resource_names[0] if rule.resource_names else "")
             candidates.append((check, tenant))
+    account = account_name(subject)
     controls = []
     for check, scope in dict.fromkeys(candidates):
-        if not is_escalation(check) and model.authorize(subject, check.request(scope)).allowed:
+        if not forbidden_at_home(check, account) and model.authorize(subject, check.request(scope)).allowed:
             controls.append((check, scope))
     return controls
 

@@ -167,7 +167,7 @@ def rbac_offline(objects: Sequence[dict[str, Any]], extra_checks: Sequence[Acces
             for namespace in scopes_for(check, namespaces):
                 decision = model.authorize(subject, check.request(namespace))
                 rows.append(_row(subject, check, namespace, decision.allowed, decision.reason))
-                expectation = rbac_expectation(sa_namespace, tenants, check, namespace, decision)
+                expectation = rbac_expectation(sa_namespace, sa_name, tenants, check, namespace, decision)
                 if expectation is not None:
                     expected, rule, passed = expectation
                     expectations.append(

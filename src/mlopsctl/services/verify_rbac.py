@@ -15,8 +15,11 @@ from mlopsctl import constants as c
 from mlopsctl.adapters.base import AccessReview, KubeApi
 from mlopsctl.analysis.rbac import Binding, Decision, RbacModel, Subject
 from mlopsctl.analysis.rbac_contract import (
+    OWN_ROLE_ONLY,
+    OWNER_ROLE_ONLY,
     STANDARD_CHECKS,
     AccessCheck,
+    account_name,
     dangling_expectations,
     positive_controls,
     rbac_expectation,
@@ -31,6 +34,11 @@ from mlopsctl.services.verify_owners import verify_owners
 RBAC_API = "rbac.authorization.k8s.io/v1"
 # Besides the tenants, the namespaces a tenant account must have nothing in (when they exist).
 PLATFORM_SCOPES = ("default", "kube-system", c.MONITORING_NAMESPACE, c.STORAGE_NAMESPACE, c.SYSTEM_NAMESPACE)
+# How an allowed answer that a Role of the tenant's own grants reads in the live report.
+LIVE_EXPECTED = {
+    OWN_ROLE_ONLY: "allowed only by its own Role",
+    OWNER_ROLE_ONLY: f"allowed only by its {c.TENANT_OWNER} Role",
+}
 METHOD = "SubjectAccessReview, compared with the RBAC evaluator"
 CONTROL_HINT = (
     "a SubjectAccessReview that denies what RBAC grants means another authorizer (a webhook, Node, ABAC) answers "
@@ -176,10 +184,10 @@ def _matrix_check(
     asked = now()
     observed = _ask(api, subject, check, scope)
     decision = model.authorize(subject, check.request(scope))
-    expectation = rbac_expectation(namespace, tenants, check, scope, decision)
+    expectation = rbac_expectation(namespace, account_name(subject), tenants, check, scope, decision)
     expected_text, rule, expected_ok = expectation if expectation else ("as the evaluator", "", True)
-    if expected_text.startswith("only via"):
-        expected_text = "allowed only by its own Role" if decision.allowed else "denied"
+    if expected_text in LIVE_EXPECTED:
+        expected_text = LIVE_EXPECTED[expected_text] if decision.allowed else "denied"
     detail = decision.reason
     passed = expected_ok and observed == decision.allowed
     if observed != decision.allowed:

@@ -423,3 +423,51 @@ def tenant_a_may_impersonate(objects: Objects) -> None:
 def tenant_a_bound_in_kube_system(objects: Objects) -> None:
     group = {"kind": "Group", "name": "system:serviceaccounts:tenant-a", "apiGroup": "rbac.authorization.k8s.io"}
     objects.append(binding("RoleBinding", "a-in-kube-system", "ClusterRole", "view", [group], "kube-system"))
+
+
+# --- RBAC: the tenant owners (a tenant-owner Role per tenant, bound to its owners and its tenant-owner account) --
+
+
+def _owner_role(objects: Objects, tenant: str) -> dict[str, Any]:
+    return find(objects, "Role", tenant, c.TENANT_OWNER)
+
+
+@sabotage("rbac", "Role tenant-a/tenant-owner", "networkpolicies", "escalation")
+def owner_role_writes_network_policies_a(objects: Objects) -> None:
+    rule = {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": ["create", "patch"]}
+    _owner_role(objects, "tenant-a")["rules"].append(rule)
+
+
+@sabotage("rbac", "Role tenant-b/tenant-owner", "rolebindings", "escalation")
+def owner_role_writes_role_bindings_b(objects: Objects) -> None:
+    rule = {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"], "verbs": ["create"]}
+    _owner_role(objects, "tenant-b")["rules"].append(rule)
+
+
+@sabotage("rbac", "RoleBinding tenant-b/a-owns-b", "Role tenant-b/tenant-owner", "in namespace tenant-b")
+def tenant_a_owner_bound_to_owner_role_in_b(objects: Objects) -> None:
+    subject = sa("tenant-a", c.TENANT_OWNER)
+    objects.append(binding("RoleBinding", "a-owns-b", "Role", c.TENANT_OWNER, [subject], "tenant-b"))
+
+
+@sabotage("rbac", "Role tenant-b/inference", "get secrets", "workload identity")
+def inference_role_reads_secrets_b(objects: Objects) -> None:
+    _role_rules(objects, "tenant-b", [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]}])
+
+
+@sabotage("rbac", "system:serviceaccount:tenant-a:inference", "Role tenant-a/tenant-owner", "pods/exec", "workload")
+def inference_account_bound_as_owner_a(objects: Objects) -> None:
+    find(objects, "RoleBinding", "tenant-a", c.TENANT_OWNER)["subjects"].append(sa("tenant-a"))
+
+
+@sabotage("rbac", "Role tenant-a/token-minter", "serviceaccounts/token", "only through the tenant-owner Role")
+def owner_account_mints_tokens_through_another_role_a(objects: Objects) -> None:
+    role = {
+        "apiVersion": RBAC_API,
+        "kind": "Role",
+        "metadata": {"name": "token-minter", "namespace": "tenant-a"},
+        "rules": [{"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]}],
+    }
+    objects.append(role)
+    subject = sa("tenant-a", c.TENANT_OWNER)
+    objects.append(binding("RoleBinding", "token-minter", "Role", "token-minter", [subject], "tenant-a"))
