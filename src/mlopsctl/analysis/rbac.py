@@ -210,6 +210,9 @@ class Decision:
     binding_kind: str = ""
 
 
+Grant = tuple[Binding, RoleRule]  # a rule, and the binding through which it applies
+
+
 @dataclass
 class RbacModel:
     roles: dict[tuple[str, str], list[RoleRule]] = field(default_factory=dict)
@@ -218,7 +221,8 @@ class RbacModel:
     builtin: frozenset[str] = frozenset()  # names of the ClusterRoles that came from the built-in policy
     _cluster_bindings: list[Binding] = field(default_factory=list, repr=False)
     _role_bindings: dict[str, list[Binding]] = field(default_factory=dict, repr=False)
-    _by_subject: dict[Subject, tuple[list[Binding], dict[str, list[Binding]]]] = field(default_factory=dict, repr=False)
+    _by_subject: dict[Subject, tuple[list[Grant], dict[str, list[Grant]]]] = field(default_factory=dict, repr=False)
+    _denials: dict[str | None, Decision] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_objects(cls, objects: Iterable[Mapping[str, Any]], builtin: Iterable[Mapping[str, Any]] = ()) -> RbacModel:
@@ -293,22 +297,27 @@ class RbacModel:
             return self.roles.get((binding.namespace, binding.role_name))
         return self.cluster_roles.get(binding.role_name)
 
-    def _applicable(self, subject: Subject) -> tuple[list[Binding], dict[str, list[Binding]]]:
-        """The subject's ClusterRoleBindings and RoleBindings by namespace (a matrix asks many times per subject)."""
+    def _applicable(self, subject: Subject) -> tuple[list[Grant], dict[str, list[Grant]]]:
+        """The rules the subject's ClusterRoleBindings and, by namespace, RoleBindings grant, in the order they are
+        tried (a matrix asks many times per subject, so each subject's list is worked out once)."""
         if subject not in self._by_subject:
-            by_namespace: dict[str, list[Binding]] = {}
+            by_namespace: dict[str, list[Grant]] = {}
             for namespace, bindings in self._role_bindings.items():
-                mine = [b for b in bindings if b.applies_to(subject)]
+                mine = self._grants(b for b in bindings if b.applies_to(subject))
                 if mine:
                     by_namespace[namespace] = mine
-            self._by_subject[subject] = ([b for b in self._cluster_bindings if b.applies_to(subject)], by_namespace)
+            cluster_wide = self._grants(b for b in self._cluster_bindings if b.applies_to(subject))
+            self._by_subject[subject] = (cluster_wide, by_namespace)
         return self._by_subject[subject]
+
+    def _grants(self, bindings: Iterable[Binding]) -> list[Grant]:
+        return [(binding, item) for binding in bindings for item in self._rules_of(binding) or []]
 
     def authorize(self, subject: Subject, request: Request) -> Decision:
         cluster_wide, by_namespace = self._applicable(subject)
-        in_namespace = by_namespace.get(request.namespace, []) if request.namespace else []
-        for binding in (*cluster_wide, *in_namespace):
-            for item in self._rules_of(binding) or []:
+        in_namespace = by_namespace.get(request.namespace, ()) if request.namespace else ()
+        for grants in (cluster_wide, in_namespace):
+            for binding, item in grants:
                 if item.rule.allows(request):
                     via = f" (aggregated from ClusterRole {item.origin})" if item.origin else ""
                     return Decision(
@@ -323,8 +332,12 @@ class RbacModel:
                         role_namespace=binding.namespace if binding.role_kind == "Role" else None,
                         binding_kind=binding.kind,
                     )
-        where = f"in namespace {request.namespace}" if request.namespace else "at cluster scope"
-        return Decision(False, f"denied: no RoleBinding or ClusterRoleBinding for this subject grants it {where}")
+        denial = self._denials.get(request.namespace)
+        if denial is None:  # one per scope: most answers of a matrix are denials
+            where = f"in namespace {request.namespace}" if request.namespace else "at cluster scope"
+            denial = Decision(False, f"denied: no RoleBinding or ClusterRoleBinding for this subject grants it {where}")
+            self._denials[request.namespace] = denial
+        return denial
 
     def bindings_for(self, subject: Subject) -> list[Binding]:
         return [b for b in self.bindings if b.applies_to(subject)]
