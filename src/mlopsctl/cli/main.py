@@ -7,7 +7,6 @@ with -v or --traceback; an unexpected error writes its traceback to the log file
 from __future__ import annotations
 
 import sys
-import traceback as traceback_module
 from typing import Any
 
 from mlopsctl import __version__
@@ -20,6 +19,7 @@ def _write(text: str) -> None:
 
 
 def _log_unexpected(exc: BaseException) -> str | None:
+    import traceback
     from datetime import UTC, datetime
 
     from mlopsctl.paths import log_file
@@ -30,7 +30,7 @@ def _log_unexpected(exc: BaseException) -> str | None:
         with path.open("a") as log:
             log.write(f"--- {datetime.now(UTC).isoformat()} mlopsctl {__version__} python {sys.version.split()[0]}\n")
             log.write(f"argv: {sys.argv}\n")
-            log.write("".join(traceback_module.format_exception(exc)))
+            log.write("".join(traceback.format_exception(exc)))
     except OSError:
         return None
     return str(path)
@@ -58,6 +58,8 @@ def usage_error(exc: Any) -> int:
 
 def report(exc: BaseException, obj: Any) -> int:
     """Print one error the house way and return its exit code."""
+    import traceback  # only on the error path: it costs a third of a stored help screen's start-up
+
     if isinstance(exc, MlopsctlError):
         _write(f"mlopsctl: error: {exc.message}")
         if exc.hint:
@@ -65,13 +67,13 @@ def report(exc: BaseException, obj: Any) -> int:
         if exc.detail and _wants_traceback(obj):
             _write(exc.detail)
         if _wants_traceback(obj):
-            traceback_module.print_exception(exc, file=sys.stderr)
+            traceback.print_exception(exc, file=sys.stderr)
         return int(exc.exit_code)
     if isinstance(exc, KeyboardInterrupt):
         _write("mlopsctl: interrupted")
         return int(ExitCode.INTERRUPTED)
     if _wants_traceback(obj):
-        traceback_module.print_exception(exc, file=sys.stderr)
+        traceback.print_exception(exc, file=sys.stderr)
     where = _log_unexpected(exc)
     _write(f"mlopsctl: error: unexpected {type(exc).__name__}: {exc}")
     if where:
