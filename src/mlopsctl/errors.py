@@ -83,6 +83,16 @@ class VerificationFailed(MlopsctlError):
 
 
 class Interrupted(MlopsctlError):
-    """Ctrl-C arrived during a long wait; the message says what was already done, so a re-run can converge."""
+    """Ctrl-C arrived during a long wait; the message says what was already done, so a re-run can converge.
+
+    `partial` carries what was measured or built until then (a load test's partial report, say), so the command
+    can still show it before exiting 130; None when there is nothing to show.
+    """
 
     exit_code = ExitCode.INTERRUPTED
+
+    def __init__(
+        self, message: str, hint: str | None = None, detail: str | None = None, partial: object | None = None
+    ) -> None:
+        super().__init__(message, hint, detail)
+        self.partial = partial
