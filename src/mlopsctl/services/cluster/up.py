@@ -85,7 +85,9 @@ def plan(request: ClusterUpRequest, deps: ClusterDeps, spec: KindClusterSpec | N
         if not enabled:
             steps.append(Step(f"install {part}", s.install_part(part), skip=f"--no-{part}"))
         elif part not in deps.installers:
-            steps.append(Step(f"install {part}", s.install_part(part), skip="this mlopsctl build has no installer for it"))
+            steps.append(
+                Step(f"install {part}", s.install_part(part), skip="this mlopsctl build has no installer for it")
+            )
         else:
             steps.append(Step(f"install {part}", s.install_part(part)))
             if part == "monitoring":
