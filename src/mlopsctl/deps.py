@@ -62,16 +62,14 @@ class Deps:
 
         return DockerImages()
 
-    def images(self, base_image: str = "python:3.11-slim", verbose: bool = False) -> Any:
-        """Build, inspect, save and push the inference image (`cluster up`, `image load`)."""
-        from mlopsctl.services.image_store import Images
+    def images(self, base_image: str | None = None, verbose: bool = False) -> Any:
+        """Build, inspect, save and push the inference image (`image build`, `cluster up`, `image load`)."""
+        from mlopsctl import constants
+        from mlopsctl.services.image.store import Images
+
+        base_image = base_image or constants.DEFAULT_BASE_IMAGE
 
         return Images(self.docker, self.runner, base_image=base_image, verbose=verbose)
-
-    def host_python(self) -> Any:
-        from mlopsctl.adapters.docker import host_python
-
-        return host_python()
 
     def docker_server_version(self) -> Any:
         from mlopsctl.adapters import docker_daemon

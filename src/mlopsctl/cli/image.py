@@ -102,28 +102,10 @@ def build(
     ] = None,
 ) -> None:
     """Build the inference image (the default model is trained into it), tagged with the version and git commit."""
-    import sys
-
-    from mlopsctl import __version__
-    from mlopsctl.paths import home_dir
-    from mlopsctl.services import image as service
-    from mlopsctl.services.image_store import default_source
-
     settings = cli_context.settings(ctx)
-    deps = cli_context.deps(ctx)
-    request = service.BuildRequest(
-        source=(source or default_source()).resolve(),
-        version=__version__,
-        base_image=base_image,
-        wheelhouse=wheelhouse.resolve() if wheelhouse else None,
-        wheelhouse_cache=home_dir() / "wheelhouse",
-        extra_tags=tuple(tag or ()),
-        registry=settings.registry,
-        host_python=deps.host_python(),
-        python_executable=sys.executable,
-    )
-    result = service.build_image(
-        request, deps.docker(), deps.runner(), cli_context.status(ctx), verbose=settings.verbose > 0
+    images = cli_context.deps(ctx).images(base_image=base_image, verbose=settings.verbose > 0)
+    result = images.build_result(
+        cli_context.status(ctx), settings.registry, source=source, wheelhouse=wheelhouse, extra_tags=tag or ()
     )
     cli_context.emit(ctx, result, _build_table)
 

@@ -58,7 +58,7 @@ def render(
     sys.stdout.flush()
 
 
-# -- live commands: add, remove, list, status (services/tenant.py) ------------------------------------------------
+# -- live commands: add, remove, list, status (services/tenant/) ---------------------------------------------------
 def _add_with_model(ctx: typer.Context, spec, version: str, store_endpoint, *, wait, timeout, force, adopt, api):
     """`tenant add --model`: the version is found and verified in the store before the cluster changes."""
     from mlopsctl.services import model_registry

@@ -9,7 +9,7 @@ from pathlib import Path
 from mlopsctl.errors import NotFound, UsageError
 from mlopsctl.progress import Status
 from mlopsctl.services.cluster.model import KindApi
-from mlopsctl.services.image_delivery import ImageApi
+from mlopsctl.services.image.delivery import ImageApi
 
 
 @dataclass

@@ -12,7 +12,7 @@ from mlopsctl import constants as c
 from mlopsctl.adapters.base import KubeApi, KubeObject
 from mlopsctl.manifests.kind import KindClusterSpec
 from mlopsctl.progress import Status
-from mlopsctl.services.image_delivery import ImageApi
+from mlopsctl.services.image.delivery import ImageApi
 
 if TYPE_CHECKING:
     from mlopsctl.services.tenant import TenantRow

@@ -18,7 +18,7 @@ from mlopsctl.progress import Status
 from mlopsctl.services.cluster import up_steps as s
 from mlopsctl.services.cluster.model import ClusterDeps, ClusterUpRequest, ClusterUpResult, kind_cluster_of
 from mlopsctl.services.cluster.steps import Step, StepRunner
-from mlopsctl.services.image_delivery import check_pushable
+from mlopsctl.services.image.delivery import check_pushable
 
 UpStep = Step[s.UpContext]
 

@@ -25,7 +25,7 @@ from mlopsctl.services.cluster.model import (
     node_ready,
 )
 from mlopsctl.services.cluster.steps import Outcome, StepRunner
-from mlopsctl.services.image_delivery import digest_note, push_existing, record
+from mlopsctl.services.image.delivery import digest_note, push_existing, record
 
 if TYPE_CHECKING:
     from mlopsctl.manifests.tenant import TenantSpec

@@ -1,13 +1,15 @@
-"""The inference image as `cluster up` and `image load` use it: build (through services/image.py), look up,
+"""The inference image as `image build`, `cluster up` and `image load` use it: build (build.py), look up,
 save to an archive for Kind, push to a registry. Docker and the command runner are handed in (see `deps.py`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from mlopsctl import constants
+from mlopsctl.progress import Status
+from mlopsctl.services.image.common import BuildRequest, BuildResult
 
 
 def default_source() -> Path:
@@ -17,7 +19,7 @@ def default_source() -> Path:
 
 
 class Images:
-    """The image use cases over Docker: build (services/image.py), inspect, save, push."""
+    """The image use cases over Docker: build (build.py), inspect, save, push."""
 
     def __init__(
         self,
@@ -38,28 +40,41 @@ class Images:
             self._docker = self._make_docker()
         return self._docker
 
-    def build(self, registry: str | None, status) -> str:
+    def build_result(
+        self,
+        status: Status,
+        registry: str | None,
+        source: Path | None = None,
+        wheelhouse: Path | None = None,
+        extra_tags: Sequence[str] = (),
+    ) -> BuildResult:
+        """`image build` and `cluster up` build here, the one way: this checkout (or `source`), this version."""
         import sys
 
         from mlopsctl import __version__
         from mlopsctl.adapters.docker import host_python
         from mlopsctl.paths import home_dir
-        from mlopsctl.services import image as service
+        from mlopsctl.services.image.build import build_image
 
-        request = service.BuildRequest(
-            source=default_source().resolve(),
+        request = BuildRequest(
+            source=(source or default_source()).resolve(),
             version=__version__,
             base_image=self.base_image,
+            wheelhouse=wheelhouse.resolve() if wheelhouse else None,
             wheelhouse_cache=home_dir() / "wheelhouse",
+            extra_tags=tuple(extra_tags),
             registry=registry,
             host_python=host_python(),
             python_executable=sys.executable,
         )
-        return service.build_image(request, self.docker, self._make_runner(), status, verbose=self.verbose).image
+        return build_image(request, self.docker, self._make_runner(), status, verbose=self.verbose)
+
+    def build(self, registry: str | None, status: Status) -> str:
+        return self.build_result(status, registry).image
 
     def reference(self, registry: str | None) -> str:
         from mlopsctl import __version__
-        from mlopsctl.services.image import image_repository
+        from mlopsctl.services.image.reference import image_repository
 
         return f"{image_repository(registry)}:{__version__}"
 
@@ -79,7 +94,7 @@ class Images:
     def push(self, reference: str) -> str | None:
         """`docker push`; the digest the registry answered, when it said."""
         from mlopsctl.adapters.runner import failure
-        from mlopsctl.services.image import pushed_digest
+        from mlopsctl.services.image.reference import pushed_digest
 
         result = self._make_runner().run(["docker", "push", reference], timeout=1800, check=False)
         if result.returncode != 0:
@@ -94,7 +109,7 @@ class Images:
 
     def remote_digest(self, reference: str) -> str | None:
         """The registry's digest of `reference` ("" when it has it without naming one); None when it has not."""
-        from mlopsctl.services.image import manifest_digest
+        from mlopsctl.services.image.reference import manifest_digest
 
         argv = ["docker", "manifest", "inspect", "--insecure", "-v", reference]
         result = self._make_runner().run(argv, timeout=120, check=False)
