@@ -57,8 +57,8 @@ def add_output(result):
     return Group(*parts)
 
 
-def pinned_output(result):
-    from rich.console import Group
+def _model_table(result, objects_changed: bool):
+    """What `tenant add --model` and `tenant set-model` changed: the version, where it comes from, the rollout."""
     from rich.table import Table
 
     table = Table(title=f"tenant {result.tenant}", title_justify="left", show_header=False)
@@ -67,12 +67,23 @@ def pinned_output(result):
     table.add_row("model version", f"{result.previous_version or '-'} -> {result.version}")
     table.add_row("model uri", result.uri)
     table.add_row("copied from catalog", "yes" if result.copied_from_catalog else "no")
-    table.add_row("objects changed", ", ".join(result.applied) or "none")
+    if objects_changed:
+        table.add_row("objects changed", ", ".join(result.applied) or "none")
     table.add_row("rolled out", "yes" if result.rolled_out else "not waited for")
+    return table
+
+
+def _roll_back(result) -> str:
+    return f"mlopsctl tenant set-model {result.tenant} {result.previous_version}  # roll back"
+
+
+def pinned_output(result):
+    from rich.console import Group
+
     lines = [f"mlopsctl tenant status {result.tenant}"]
     if result.previous_version:
-        lines.append(f"mlopsctl tenant set-model {result.tenant} {result.previous_version}  # roll back")
-    return Group(table, next_commands(lines))
+        lines.append(_roll_back(result))
+    return Group(_model_table(result, objects_changed=True), next_commands(lines))
 
 
 def hpa(row) -> str:
@@ -120,17 +131,8 @@ def status_output(result):
 
 def set_model_table(result):
     from rich.console import Group
-    from rich.table import Table
 
-    table = Table(title=f"tenant {result.tenant}", title_justify="left", show_header=False)
-    table.add_column("FIELD")
-    table.add_column("VALUE")
-    table.add_row("model version", f"{result.previous_version or '-'} -> {result.version}")
-    table.add_row("model uri", result.uri)
-    table.add_row("copied from catalog", "yes" if result.copied_from_catalog else "no")
-    table.add_row("rolled out", "yes" if result.rolled_out else "not waited for")
+    table = _model_table(result, objects_changed=False)
     if not result.previous_version:
         return table
-    return Group(
-        table, next_commands([f"mlopsctl tenant set-model {result.tenant} {result.previous_version}  # roll back"])
-    )
+    return Group(table, next_commands([_roll_back(result)]))
