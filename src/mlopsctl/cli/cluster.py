@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import ModuleType
 from typing import Annotated, Any
 
 import typer
@@ -20,34 +19,10 @@ app = typer.Typer(
 
 
 def installers(deps) -> dict[str, Any]:
-    """The platform parts whose code exists in this build, as `cluster up` installers."""
-    found: dict[str, Any] = {}
-    monitoring: ModuleType | None
-    try:
-        from mlopsctl.services import monitoring
-    except ImportError:  # pragma: no cover - depends on the build
-        monitoring = None
-    if monitoring is not None and hasattr(monitoring, "install"):
+    """The platform parts `cluster up` installs, on the helm of the cluster being set up."""
+    from mlopsctl.services.cluster.installers import platform_installers
 
-        def install_monitoring(api, status, context: str) -> str:
-            result = monitoring.install(api, deps.helm(context), status)
-            password = result.grafana_password or f"in Secret {result.grafana_password_secret}"
-            return f"{result.chart} {result.chart_version}; Grafana user {result.grafana_user}, password {password}"
-
-        found["monitoring"] = install_monitoring
-    storage: ModuleType | None
-    try:
-        from mlopsctl.services import storage
-    except ImportError:  # pragma: no cover - depends on the build
-        storage = None
-    if storage is not None and hasattr(storage, "install_storage"):
-
-        def install_storage(api, status, context: str) -> str:
-            result = storage.install_storage(api, status)
-            return f"{result.engine} in {result.namespace}, {result.endpoint}"
-
-        found["storage"] = install_storage
-    return found
+    return platform_installers(deps.helm)
 
 
 # -- output ----------------------------------------------------------------------------------------------------

@@ -7,17 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlopsctl import constants as c
-from mlopsctl.manifests.monitoring_names import (
-    DASHBOARD_CONFIGMAP_NAME,
-    DASHBOARD_FILE,
-    DASHBOARD_LABEL,
-    DASHBOARD_LABEL_VALUE,
-    DASHBOARD_TITLE,
-    DASHBOARD_UID,
-    SERVICE_METRICS,
-    ServiceMetrics,
-    monitoring_labels,
-)
+from mlopsctl.manifests import monitoring_names as names
 
 _DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 # Grafana's own variables, for tools that evaluate the panel queries outside Grafana.
@@ -40,7 +30,7 @@ class Panel:
     description: str = ""
 
 
-def dashboard_panels(metrics: ServiceMetrics = SERVICE_METRICS) -> list[Panel]:
+def dashboard_panels(metrics: names.ServiceMetrics = names.SERVICE_METRICS) -> list[Panel]:
     m = metrics
     t = 'tenant="$tenant"'
     api = f'{m.route_label}=~"{m.api_routes}"'
@@ -174,15 +164,15 @@ def _panel_json(panel: Panel, panel_id: int, x: int, y: int) -> dict[str, Any]:
     return body
 
 
-def dashboard(metrics: ServiceMetrics = SERVICE_METRICS) -> dict[str, Any]:
+def dashboard(metrics: names.ServiceMetrics = names.SERVICE_METRICS) -> dict[str, Any]:
     """The Grafana dashboard (JSON model): a datasource and a tenant variable, one panel per question."""
     panels = [
         _panel_json(panel, index + 1, (index % 2) * 12, (index // 2) * 8)
         for index, panel in enumerate(dashboard_panels(metrics))
     ]
     return {
-        "uid": DASHBOARD_UID,
-        "title": DASHBOARD_TITLE,
+        "uid": names.DASHBOARD_UID,
+        "title": names.DASHBOARD_TITLE,
         "tags": [c.PART_OF, "inference"],
         "timezone": "browser",
         "schemaVersion": 39,
@@ -234,15 +224,18 @@ def substitute(expr: str, variables: dict[str, str]) -> str:
 
 
 def dashboard_configmap(
-    metrics: ServiceMetrics = SERVICE_METRICS, namespace: str = c.MONITORING_NAMESPACE
+    metrics: names.ServiceMetrics = names.SERVICE_METRICS, namespace: str = c.MONITORING_NAMESPACE
 ) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {
-            "name": DASHBOARD_CONFIGMAP_NAME,
+            "name": names.DASHBOARD_CONFIGMAP_NAME,
             "namespace": namespace,
-            "labels": {**monitoring_labels(DASHBOARD_CONFIGMAP_NAME), DASHBOARD_LABEL: DASHBOARD_LABEL_VALUE},
+            "labels": {
+                **names.monitoring_labels(names.DASHBOARD_CONFIGMAP_NAME),
+                names.DASHBOARD_LABEL: names.DASHBOARD_LABEL_VALUE,
+            },
         },
-        "data": {DASHBOARD_FILE: json.dumps(dashboard(metrics), indent=2, sort_keys=False) + "\n"},
+        "data": {names.DASHBOARD_FILE: json.dumps(dashboard(metrics), indent=2, sort_keys=False) + "\n"},
     }
