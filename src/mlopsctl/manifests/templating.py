@@ -22,11 +22,8 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-def _quote(value: Any) -> str:
-    """The `q` filter: any value as one YAML flow node (strings always double-quoted with escapes), so text from a
-    user can never change the structure of the document it is written into."""
-    if isinstance(value, str):
-        return _quoted(value)
+def _keyword(value: Any) -> str | None:
+    """true, false, null and integers: written alike in flow and block style; None for anything else."""
     if value is True:
         return "true"
     if value is False:
@@ -35,6 +32,17 @@ def _quote(value: Any) -> str:
         return "null"
     if isinstance(value, int):
         return str(value)
+    return None
+
+
+def _quote(value: Any) -> str:
+    """The `q` filter: any value as one YAML flow node (strings always double-quoted with escapes), so text from a
+    user can never change the structure of the document it is written into."""
+    if isinstance(value, str):
+        return _quoted(value)
+    keyword = _keyword(value)
+    if keyword is not None:
+        return keyword
     if isinstance(value, float):
         if value != value:
             return ".nan"
@@ -277,14 +285,9 @@ def _quoted(text: str) -> str:
 def _scalar(value: Any) -> str:
     if isinstance(value, str):
         return value if _is_plain(value) else _quoted(value)
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return "null"
-    if isinstance(value, int):
-        return str(value)
+    keyword = _keyword(value)
+    if keyword is not None:
+        return keyword
     if isinstance(value, dict) and not value:
         return "{}"
     if isinstance(value, list | tuple) and not value:

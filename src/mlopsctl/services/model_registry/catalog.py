@@ -81,6 +81,13 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _mismatch(where: str, actual: str, metadata: dict[str, Any], recorder: str) -> str:
+    return (
+        f"{where}: checksum mismatch: {M.MODEL_FILE} has sha256 {actual[:12]}..., "
+        f"{recorder} records {str(metadata['sha256'])[:12]}..."
+    )
+
+
 def _parse_metadata(raw: bytes, source: str) -> dict[str, Any]:
     from inference.artifact import ModelLoadError, parse_metadata
 
@@ -110,8 +117,7 @@ def read_artifact(directory: Path) -> Artifact:
     actual = _sha256_file(model_path)
     if actual != metadata["sha256"]:
         raise UsageError(
-            f"{directory}: checksum mismatch: {M.MODEL_FILE} has sha256 {actual[:12]}..., "
-            f"{M.METADATA_FILE} records {str(metadata['sha256'])[:12]}...",
+            _mismatch(str(directory), actual, metadata, M.METADATA_FILE),
             hint="the model file was changed after training; retrain with `mlopsctl model train`",
         )
     return Artifact(directory, version, actual, model_path.stat().st_size, metadata)
@@ -282,8 +288,7 @@ def pull(
             actual = _sha256_file(tmp)
             if actual != metadata["sha256"]:
                 raise VerificationFailed(
-                    f"{uri}: checksum mismatch: {M.MODEL_FILE} has sha256 {actual[:12]}..., metadata records "
-                    f"{str(metadata['sha256'])[:12]}...",
+                    _mismatch(uri, actual, metadata, "metadata"),
                     hint="the stored model was altered or is incomplete; push the version again",
                 )
             size = tmp.stat().st_size
