@@ -189,32 +189,22 @@ class DockerImages:
             raise ValueError("a build needs at least one tag")
         sink = on_line or (lambda _line: None)
         buildx = self.has_buildx() if use_buildx is None else use_buildx
+        given: dict[str, Any] = {
+            "tags": list(tags),
+            "build_args": dict(build_args),
+            "labels": dict(labels or {}),
+            "network": network,
+        }
         with docker_errors("docker build failed"):
             if buildx:
-                logs = self.client.build(
-                    context,
-                    tags=list(tags),
-                    build_args=dict(build_args),
-                    labels=dict(labels or {}),
-                    load=True,
-                    network=network,
-                    progress="plain",
-                    stream_logs=True,
-                )
+                logs = self.client.build(context, **given, load=True, progress="plain", stream_logs=True)
                 for line in logs:
                     if line.strip():
                         sink(line.rstrip())
                 return self._inspect(tags[0]).id, "buildx"
             writer = _LineWriter(sink)
             with _environment(DOCKER_BUILDKIT="0"), contextlib.redirect_stdout(writer):
-                image = self.client.legacy_build(
-                    context,
-                    tags=list(tags),
-                    build_args=dict(build_args),
-                    labels=dict(labels or {}),
-                    network=network,
-                    quiet=False,
-                )
+                image = self.client.legacy_build(context, **given, quiet=False)
             writer.flush()
             return str(image.id), "legacy"
 
