@@ -100,6 +100,10 @@ class CauseReporter:
     def summary(self) -> tuple[str, str | None]:
         return workload.summarize(self.causes)
 
+    def failed(self, message: str, hint: str | None, outcome: str, failure: str) -> RolloutFailed:
+        """The error that ends the wait, carrying every cause seen."""
+        return RolloutFailed(message, hint, outcome=outcome, failure=failure, causes=self.causes)
+
 
 def wait_for_deployment(
     api: KubeApi,
@@ -146,24 +150,13 @@ def wait_for_deployment(
         said, cause_hint = reporter.summary()
         if found is not None:  # the Deployment gave up: its progress deadline passed
             failure = workload.rollout_state(found).failure or "progress deadline exceeded"
-            raise RolloutFailed(
-                f"{what} exceeded its progress deadline: {said or failure}",
-                cause_hint or fallback,
-                outcome="deadline",
-                failure=failure,
-                causes=reporter.causes,
-            )
+            message = f"{what} exceeded its progress deadline: {said or failure}"
+            raise reporter.failed(message, cause_hint or fallback, "deadline", failure)
         if reporter.fatal() and reporter.fatal_polls >= grace_polls:
             fatal, fatal_hint = workload.summarize(reporter.fatal())
-            raise RolloutFailed(
-                f"{what} cannot roll out: {fatal}", fatal_hint, outcome="fatal", failure=fatal, causes=reporter.causes
-            )
+            raise reporter.failed(f"{what} cannot roll out: {fatal}", fatal_hint, "fatal", fatal)
     said, cause_hint = reporter.summary()
     detail = f": {said}" if said else ""
-    raise RolloutFailed(
-        f"{what} did not finish rolling out within {timeout:.0f}s{detail}",
-        cause_hint or fallback,
-        outcome="timeout",
-        failure=said,
-        causes=reporter.causes,
+    raise reporter.failed(
+        f"{what} did not finish rolling out within {timeout:.0f}s{detail}", cause_hint or fallback, "timeout", said
     )
