@@ -9,7 +9,7 @@ import pytest
 
 from mlopsctl.adapters.runner import CommandResult
 from mlopsctl.errors import ExternalCommandFailed
-from mlopsctl.services.image_store import Images
+from mlopsctl.services.image.store import Images
 
 DIGEST = "sha256:" + "a" * 64
 REF = "localhost:5000/mlopsctl/inference:0.1.0"
