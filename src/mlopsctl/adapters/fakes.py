@@ -76,6 +76,11 @@ class FakeKubeApi:
     # Plays the kubelet for applied Pods: their `status` (for example Running with a podIP). Without it a new Pod
     # stays Pending, as on a real server that has not scheduled it yet.
     kubelet: Callable[[KubeObject], dict[str, Any]] | None = None
+    # Plays the cluster's controllers (off: objects stay exactly as applied): an applied Deployment rolls out at
+    # once, or with `rollout_failure` gives up as the Deployment controller does (ProgressDeadlineExceeded, with
+    # that message); an APIService becomes Available; a new Job gets its Pod (status from `kubelet`, else Pending).
+    controllers: bool = False
+    rollout_failure: str | None = None
 
     @staticmethod
     def key(api_version: str, kind: str, name: str, namespace: str | None) -> tuple[str, str, str | None, str]:
@@ -110,7 +115,54 @@ class FakeKubeApi:
                 obj["status"] = self.kubelet(obj) if self.kubelet is not None else {"phase": "Pending"}
         if dry_run:
             return obj
-        return copy.deepcopy(self.add(obj))
+        created = self.key(obj["apiVersion"], obj["kind"], obj["metadata"]["name"], obj["metadata"].get("namespace"))
+        previous = self.objects.get(created)
+        stored = self.add(obj)
+        if self.controllers:
+            self._control(stored, previous)
+        return copy.deepcopy(stored)
+
+    def _control(self, obj: KubeObject, previous: KubeObject | None) -> None:
+        kind, meta = obj["kind"], obj["metadata"]
+        if kind == "Deployment":
+            # As the API server counts: a new object is generation 1, a changed spec the next one.
+            generation = ((previous or {}).get("metadata") or {}).get("generation", 0)
+            changed = previous is None or previous.get("spec") != obj.get("spec")
+            meta["generation"] = generation + 1 if changed else generation
+            replicas = (obj.get("spec") or {}).get("replicas", 1)
+            status: dict[str, Any] = {"observedGeneration": meta["generation"], "replicas": replicas}
+            if self.rollout_failure:
+                status["conditions"] = [
+                    {
+                        "type": "Progressing",
+                        "status": "False",
+                        "reason": "ProgressDeadlineExceeded",
+                        "message": self.rollout_failure,
+                    }
+                ]
+            else:
+                status.update(updatedReplicas=replicas, readyReplicas=replicas, availableReplicas=replicas)
+            obj["status"] = status
+        elif kind == "APIService":
+            obj["status"] = {"conditions": [{"type": "Available", "status": "True"}]}
+        elif kind == "Job" and previous is None:
+            template = (obj.get("spec") or {}).get("template") or {}
+            job = meta["name"]
+            labels = {**((template.get("metadata") or {}).get("labels") or {}), "job-name": job}
+            labels["batch.kubernetes.io/job-name"] = job
+            pod = {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": f"{job}-pod0",
+                    "namespace": meta.get("namespace"),
+                    "labels": labels,
+                    "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": job}],
+                },
+                "spec": copy.deepcopy(template.get("spec") or {}),
+            }
+            pod["status"] = self.kubelet(pod) if self.kubelet is not None else {"phase": "Pending"}
+            self.add(pod)
 
     def _refuse_in_terminating_namespace(self, obj: KubeObject) -> None:
         """As the API server does: a namespace being deleted takes no new content (403, not 409)."""

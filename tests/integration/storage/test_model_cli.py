@@ -7,10 +7,10 @@ import json
 import pytest
 
 from mlopsctl import constants as C
+from mlopsctl.adapters.fakes import FakeKubeApi
 from mlopsctl.errors import ExitCode
 from mlopsctl.manifests import storage as M
 from mlopsctl.manifests.tenant import TenantSpec, render_tenant
-from tests.integration.storage.test_set_model import RollingApi
 
 pytestmark = pytest.mark.integration
 
@@ -76,7 +76,7 @@ def test_cli_bad_credentials_and_missing_version(cli, s3_env, no_cluster, artifa
 def test_cli_reads_endpoint_and_keys_from_the_cluster_and_sets_a_model(cli, monkeypatch, s3_server, artifact_factory):
     from mlopsctl.services import storage
 
-    api = RollingApi()
+    api = FakeKubeApi(controllers=True)
     for obj in render_tenant(TenantSpec.create("tenant-a")):
         api.apply(obj)
     storage.install_storage(api, spec=M.StoreSpec(), wait=False, credentials=lambda: s3_server.admin)

@@ -16,31 +16,9 @@ from mlopsctl.services import storage
 pytestmark = pytest.mark.integration
 
 
-class RollingApi(FakeKubeApi):
-    """A fake API whose Deployments finish (or fail) their rollout as soon as they are applied."""
-
-    fail_with: str | None = None
-
-    def apply(self, obj, *, force=False, dry_run=False):
-        applied = super().apply(obj, force=force, dry_run=dry_run)
-        if obj["kind"] == "Deployment" and not dry_run:
-            meta = obj["metadata"]
-            stored = self.objects[self.key("apps/v1", "Deployment", meta["name"], meta["namespace"])]
-            stored["metadata"]["generation"] = stored["metadata"].get("generation", 0) + 1
-            status = {"observedGeneration": stored["metadata"]["generation"], "replicas": 2}
-            if self.fail_with:
-                status["conditions"] = [
-                    {"type": "Progressing", "reason": "ProgressDeadlineExceeded", "message": self.fail_with}
-                ]
-            else:
-                status.update(updatedReplicas=2, availableReplicas=2, readyReplicas=2)
-            stored["status"] = status
-        return applied
-
-
 @pytest.fixture
 def cluster():
-    api = RollingApi()
+    api = FakeKubeApi(controllers=True)
     for obj in render_tenant(TenantSpec.create("tenant-a")):
         api.apply(obj)
     storage.install_storage(api, spec=M.StoreSpec(), wait=False)
@@ -94,7 +72,7 @@ def test_a_missing_version_changes_nothing(cluster, s3_server):
 def test_a_failed_rollout_is_reported_with_the_rollback_command(cluster, s3_server, artifact_factory):
     store = _admin(s3_server)
     registry.push(store, artifact_factory("setm-bad"))
-    cluster.fail_with = 'ReplicaSet "inference-x" has timed out progressing.'
+    cluster.rollout_failure = 'ReplicaSet "inference-x" has timed out progressing.'
     with pytest.raises(MlopsctlError, match="rollout of model setm-bad failed: ReplicaSet") as caught:
         registry.set_model(cluster, store, "tenant-a", "setm-bad", timeout=5)
     assert "the previous pods keep serving" in caught.value.message
@@ -108,7 +86,7 @@ def test_an_unknown_tenant_is_not_found(cluster, s3_server):
 
 def test_a_new_tenant_with_a_model_gets_its_bucket_credentials_and_version(s3_server, artifact_factory):
     """What `tenant add T --model VERSION` does: pin_model on a spec whose namespace does not exist yet."""
-    api = RollingApi()
+    api = FakeKubeApi(controllers=True)
     storage.install_storage(api, spec=M.StoreSpec(), wait=False)
     store = _admin(s3_server)
     registry.push(store, artifact_factory("new-1"))

@@ -9,11 +9,11 @@ import json
 import pytest
 
 from mlopsctl import constants as C
+from mlopsctl.adapters.fakes import FakeKubeApi
 from mlopsctl.adapters.s3 import Boto3ObjectStore
 from mlopsctl.errors import ExitCode
 from mlopsctl.manifests import storage as M
 from mlopsctl.services import platform_image, storage
-from tests.integration.storage.test_set_model import RollingApi
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def cluster(monkeypatch, s3_server):
     """A cluster with the object store installed; its admin key pair is the S3 server's admin."""
-    api = RollingApi()
+    api = FakeKubeApi(controllers=True)
     storage.install_storage(api, spec=M.StoreSpec(), wait=False, credentials=lambda: s3_server.admin)
     # What `cluster up` leaves behind: the image the nodes can run, which a new tenant gets.
     platform_image.record_platform_image(api, platform_image.PlatformImage(C.DEFAULT_IMAGE, "kind"))
@@ -158,7 +158,7 @@ def test_bad_model_options_are_usage_errors_that_touch_nothing(cli, monkeypatch,
 
 
 def test_without_an_object_store_the_add_is_refused_before_anything_changes(cli, monkeypatch):
-    api = RollingApi()
+    api = FakeKubeApi(controllers=True)
     platform_image.record_platform_image(api, platform_image.PlatformImage(C.DEFAULT_IMAGE, "kind"))
     api.calls.clear()
     monkeypatch.setattr("mlopsctl.adapters.kube.connect", lambda *args, **kwargs: api)

@@ -88,25 +88,13 @@ class FakeImages:
 
 
 class PlatformFake(FakeKubeApi):
-    """Nodes are Ready, APIServices become Available and Deployments roll out as soon as they are applied."""
+    """Nodes are Ready; the fake's controllers make APIServices Available and roll Deployments out at once."""
 
     def __init__(self, nodes: int = 3, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(controllers=True, **kwargs)
         for index in range(nodes):
             self.add({"apiVersion": "v1", "kind": "Node", "metadata": {"name": f"node-{index}"},
                       "status": {"conditions": [{"type": "Ready", "status": "True"}]}})  # fmt: skip
-
-    def apply(self, obj, *, force=False, dry_run=False):
-        result = super().apply(obj, force=force, dry_run=dry_run)
-        if dry_run:
-            return result
-        meta = obj["metadata"]
-        stored = self.objects[self.key(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))]
-        if obj["kind"] == "APIService":
-            stored["status"] = {"conditions": [{"type": "Available", "status": "True"}]}
-        if obj["kind"] == "Deployment":
-            stored["status"] = {"replicas": 1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1}
-        return result
 
 
 def make(api=None, kind=None, images=None, installers=None):

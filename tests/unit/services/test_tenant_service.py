@@ -18,26 +18,6 @@ from mlopsctl.services import tenant as svc
 SERVICE_MONITOR = ("monitoring.coreos.com/v1", "ServiceMonitor")
 
 
-class ClusterFake(FakeKubeApi):
-    """The fake plus a tiny Deployment controller: every applied Deployment is rolled out at once."""
-
-    def apply(self, obj, *, force=False, dry_run=False):
-        result = super().apply(obj, force=force, dry_run=dry_run)
-        if obj["kind"] == "Deployment" and not dry_run:
-            stored = self.objects[
-                self.key("apps/v1", "Deployment", obj["metadata"]["name"], obj["metadata"]["namespace"])
-            ]
-            stored["metadata"]["generation"] = stored["metadata"].get("generation", 0) + 1
-            stored["status"] = {
-                "observedGeneration": stored["metadata"]["generation"],
-                "replicas": 1,
-                "updatedReplicas": 1,
-                "readyReplicas": 1,
-                "availableReplicas": 1,
-            }
-        return result
-
-
 def served_without(*missing: tuple[str, str]) -> set[tuple[str, str]]:
     kinds = {(o["apiVersion"], o["kind"]) for o in render_tenant(TenantSpec.create("x", service_monitor=True))}
     kinds |= set(svc.TENANT_KINDS) | {("v1", "Pod")}
@@ -46,7 +26,7 @@ def served_without(*missing: tuple[str, str]) -> set[tuple[str, str]]:
 
 @pytest.fixture
 def api():
-    return ClusterFake(served_kinds=served_without(SERVICE_MONITOR))
+    return FakeKubeApi(controllers=True, served_kinds=served_without(SERVICE_MONITOR))
 
 
 def applied_kinds(api: FakeKubeApi) -> list[str]:
@@ -135,7 +115,7 @@ def test_kinds_whose_crd_is_absent_are_skipped_with_a_note(api):
 
 
 def test_service_monitor_is_applied_when_its_crd_exists():
-    api = ClusterFake(served_kinds=served_without())
+    api = FakeKubeApi(controllers=True, served_kinds=served_without())
     svc.add_tenant(api, TenantSpec.create("tenant-c", service_monitor=True), NullStatus())
     assert applied_kinds(api)[-1] == "ServiceMonitor"
 
@@ -177,7 +157,7 @@ def test_partial_failure_names_what_was_applied_and_a_rerun_converges(api):
     assert caught.value.exit_code == ExitCode.CLUSTER_UNREACHABLE
 
     svc.add_tenant(api, spec, NullStatus())
-    fresh = ClusterFake(served_kinds=api.served_kinds)
+    fresh = FakeKubeApi(controllers=True, served_kinds=api.served_kinds)
     svc.add_tenant(fresh, spec, NullStatus())
     assert api.objects.keys() == fresh.objects.keys()
 
@@ -233,11 +213,11 @@ def test_a_rollout_that_never_completes_times_out_with_a_hint():
 
 
 def test_ctrl_c_during_the_wait_says_what_was_done(api):
-    class Interrupting(ClusterFake):
+    class Interrupting(FakeKubeApi):
         def wait_for(self, *args, **kwargs):
             raise KeyboardInterrupt
 
-    api = Interrupting(served_kinds=api.served_kinds)
+    api = Interrupting(controllers=True, served_kinds=api.served_kinds)
     with pytest.raises(Interrupted) as caught:
         svc.add_tenant(api, TenantSpec.create("tenant-c"), NullStatus())
     count = len(render_tenant(TenantSpec.create("tenant-c")))

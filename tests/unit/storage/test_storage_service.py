@@ -172,22 +172,8 @@ def test_dry_run_writes_nothing(api):
     assert api.get("v1", "Namespace", C.STORAGE_NAMESPACE) is None
 
 
-class _ReadyApi(FakeKubeApi):
-    """The fake API with a controller that makes Deployments available as soon as they are applied."""
-
-    def apply(self, obj, *, force=False, dry_run=False):
-        applied = super().apply(obj, force=force, dry_run=dry_run)
-        if obj["kind"] == "Deployment" and not dry_run:
-            stored = self.objects[
-                self.key("apps/v1", "Deployment", obj["metadata"]["name"], obj["metadata"]["namespace"])
-            ]
-            stored["status"] = {"availableReplicas": 1, "readyReplicas": 1, "observedGeneration": 1,
-                                "replicas": 1, "updatedReplicas": 1}  # fmt: skip
-        return applied
-
-
 def test_install_waits_for_the_store_and_reports_a_stuck_one():
-    ready = _ReadyApi()
+    ready = FakeKubeApi(controllers=True)
     assert S.install_storage(ready, spec=M.StoreSpec(), wait=True, timeout=5).ready
     with pytest.raises(ClusterError, match="not ready after 5s") as caught:
         S.install_storage(FakeKubeApi(), spec=M.StoreSpec(), wait=True, timeout=5)
@@ -231,7 +217,7 @@ def test_admin_credentials_come_from_the_cluster(api):
 
 
 def test_cluster_installer_installs_the_default_store_for_the_tenants_already_applied():
-    api = _ReadyApi()
+    api = FakeKubeApi(controllers=True)
     _tenant_namespace(api, "tenant-a")
     _tenant_namespace(api, "tenant-b")
     line = S.cluster_installer(api, None)
