@@ -4,11 +4,12 @@ tested without a cluster, as client-go's fake clientset is."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from mlopsctl.adapters.base import AccessReview, ClusterEndpoint, ExecResult, IssuedToken, KubeObject
+from mlopsctl.adapters.runner import CommandResult
 from mlopsctl.constants import NAMESPACE_NAME_LABEL
 from mlopsctl.errors import Forbidden, NotFound
 
@@ -256,3 +257,36 @@ class FakeKubeApi:
         if self.proxy_handler is None:
             raise NotFound(f'services "{service}" not found in namespace {namespace}')
         return self.proxy_handler(namespace, service, port, path, dict(params or {}))
+
+
+# A scripted answer: a fixed result, or a function of the argv.
+Answer = CommandResult | Callable[[Sequence[str]], CommandResult]
+
+
+@dataclass
+class FakeRunner:
+    """A Runner (adapters/runner.py) that answers by argv prefix, the longest that matches, and records every
+    argv with its stdin; unscripted commands succeed with no output."""
+
+    answers: Mapping[tuple[str, ...], Answer] = field(default_factory=dict)
+    programs: Collection[str] | None = None  # the programs `which` finds; None: every program
+    calls: list[tuple[tuple[str, ...], str | None]] = field(default_factory=list)
+
+    def which(self, program: str) -> str | None:
+        return f"/usr/bin/{program}" if self.programs is None or program in self.programs else None
+
+    def run(
+        self, argv: Sequence[str], *, input: str | None = None, timeout: float | None = None, check: bool = True
+    ) -> CommandResult:
+        argv = tuple(argv)
+        self.calls.append((argv, input))
+        for prefix, answer in sorted(self.answers.items(), key=lambda item: -len(item[0])):
+            if argv[: len(prefix)] == prefix:
+                if callable(answer):
+                    return answer(argv)
+                return CommandResult(argv, answer.returncode, answer.stdout, answer.stderr)
+        return CommandResult(argv, 0, "", "")
+
+    @property
+    def argvs(self) -> list[list[str]]:
+        return [list(argv) for argv, _stdin in self.calls]

@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import yaml
 
 from mlopsctl import constants as c
+from mlopsctl.adapters.fakes import FakeRunner
 from mlopsctl.adapters.kind import KindCli
 from mlopsctl.adapters.runner import CommandResult
 from mlopsctl.errors import ExitCode, ExternalCommandFailed, PrerequisiteMissing, UsageError
 from mlopsctl.manifests.kind import NODE_IMAGES, KindClusterSpec, node_image
-
-
-@dataclass
-class FakeRunner:
-    """Answers by argv prefix; records every call with its stdin."""
-
-    answers: dict[tuple[str, ...], CommandResult] = field(default_factory=dict)
-    installed: bool = True
-    calls: list[tuple[tuple[str, ...], str | None]] = field(default_factory=list)
-
-    def which(self, program: str) -> str | None:
-        return f"/usr/local/bin/{program}" if self.installed else None
-
-    def run(self, argv, *, input=None, timeout=None, check=True) -> CommandResult:
-        argv = tuple(argv)
-        self.calls.append((argv, input))
-        for prefix, answer in sorted(self.answers.items(), key=lambda item: -len(item[0])):
-            if argv[: len(prefix)] == prefix:
-                return CommandResult(argv, answer.returncode, answer.stdout, answer.stderr)
-        return CommandResult(argv, 0, "", "")
 
 
 def ok(stdout: str = "") -> CommandResult:
@@ -106,7 +86,7 @@ def test_version_gate_refuses_kind_older_than_0_24():
 
 def test_missing_kind_is_a_prerequisite():
     with pytest.raises(PrerequisiteMissing, match="kind not found"):
-        KindCli(FakeRunner(installed=False)).ensure_installed()
+        KindCli(FakeRunner(programs=())).ensure_installed()
 
 
 def test_clusters_and_delete_and_load():

@@ -1,11 +1,11 @@
-"""A Runner that records argv and stdin and answers from a script, for helm adapter tests."""
+"""The fake runner scripted as helm, for the helm adapter and monitoring tests."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
+from mlopsctl.adapters import fakes
 from mlopsctl.adapters.runner import CommandResult
 
 
@@ -21,27 +21,24 @@ def release_json(revision: int = 1, status: str = "deployed", version: str = "81
     )
 
 
-@dataclass
-class FakeRunner:
-    installed: bool = True
-    version_output: str = "v3.19.2+g8766e71\n"
-    answers: dict[str, Callable[[Sequence[str]], CommandResult]] = field(default_factory=dict)
-    calls: list[tuple[tuple[str, ...], str | None]] = field(default_factory=list)
+class FakeRunner(fakes.FakeRunner):
+    """The shared fake runner scripted as helm: a version, and a deployed release for `upgrade` and `status`;
+    `answers` by helm verb replace those."""
 
-    def which(self, program: str) -> str | None:
-        return f"/usr/local/bin/{program}" if self.installed else None
-
-    def run(self, argv, *, input=None, timeout=None, check=True) -> CommandResult:
-        argv = tuple(argv)
-        self.calls.append((argv, input))
-        if argv[:2] == ("helm", "version"):
-            return CommandResult(argv, 0, self.version_output)
-        answer = self.answers.get(argv[1])
-        if answer is not None:
-            return answer(argv)
-        if argv[1] in ("upgrade", "status"):
-            return CommandResult(argv, 0, release_json())
-        return CommandResult(argv, 0, "")
+    def __init__(
+        self,
+        installed: bool = True,
+        version_output: str = "v3.19.2+g8766e71\n",
+        answers: dict[str, Callable[[Sequence[str]], CommandResult]] | None = None,
+    ) -> None:
+        release = CommandResult((), 0, release_json())
+        scripted: dict[tuple[str, ...], fakes.Answer] = {
+            ("helm", "version"): CommandResult((), 0, version_output),
+            ("helm", "upgrade"): release,
+            ("helm", "status"): release,
+        }
+        scripted.update({("helm", verb): answer for verb, answer in (answers or {}).items()})
+        super().__init__(answers=scripted, programs=None if installed else ())
 
     def commands(self, verb: str) -> list[tuple[tuple[str, ...], str | None]]:
         return [(argv, stdin) for argv, stdin in self.calls if argv[1] == verb]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 
+from mlopsctl.adapters import fakes
 from mlopsctl.adapters.docker import ImageInfo, PythonInfo
 from mlopsctl.adapters.runner import CommandResult
 from mlopsctl.errors import ExternalCommandFailed, PrerequisiteMissing, UsageError
@@ -21,23 +21,9 @@ WHEELS = (
 )
 
 
-class FakeRunner:
-    """Answers commands by their first words; records every argv."""
-
-    def __init__(self, programs=("git", "debootstrap", "tar"), answers=None) -> None:
-        self.programs = set(programs)
-        self.answers: dict[tuple[str, ...], Callable[[Sequence[str]], CommandResult]] = answers or {}
-        self.calls: list[list[str]] = []
-
-    def which(self, program: str) -> str | None:
-        return f"/usr/bin/{program}" if program in self.programs else None
-
-    def run(self, argv, *, input=None, timeout=None, check=True) -> CommandResult:
-        self.calls.append(list(argv))
-        for prefix, answer in self.answers.items():
-            if tuple(argv[: len(prefix)]) == prefix:
-                return answer(argv)
-        return CommandResult(tuple(argv), 0)
+def FakeRunner(programs=("git", "debootstrap", "tar"), answers=None) -> fakes.FakeRunner:
+    """The shared fake runner with the programs an image build looks for."""
+    return fakes.FakeRunner(answers=answers or {}, programs=programs)
 
 
 class FakeDocker:
@@ -147,7 +133,7 @@ def test_invalid_references_name_the_flag(reference):
 def test_git_revision_reports_local_changes_to_the_image_inputs_only(tmp_path):
     runner = FakeRunner(answers=git_answers(changed=" M src/inference/app.py\n"))
     assert service.git_revision(runner, tmp_path) == ("3f2a9c1d0e4b", True)
-    status_call = runner.calls[1]
+    status_call = runner.argvs[1]
     assert status_call[-4:] == ["--", "Dockerfile", "requirements/image.lock", "src/inference"]
 
 
@@ -238,7 +224,7 @@ def test_build_makes_the_wheelhouse_with_the_host_pip_and_tags_version_and_commi
     runner = FakeRunner(answers={("/usr/bin/python3", "-m", "pip"): pip_wheel_writes(), **git_answers()})
     result = service.build_image(request(tmp_path), docker, runner, NullStatus(), clock=iter([10.0, 52.5]).__next__)
 
-    pip = runner.calls[0]
+    pip = runner.argvs[0]
     assert pip[:4] == ["/usr/bin/python3", "-m", "pip", "wheel"]
     # Only the lock's own wheels, checked against its hashes: the Dockerfile installs with --require-hashes.
     assert {"--require-hashes", "--no-deps", "--only-binary=:all:"} <= set(pip)
@@ -285,7 +271,7 @@ def test_a_given_wheelhouse_is_used_as_is(tmp_path):
     given = wheelhouse(tmp_path / "wh")
     result = service.build_image(request(tmp_path, wheelhouse=given), docker, runner, NullStatus())
     assert result.wheelhouse == str(given)
-    assert not any("pip" in call for call in runner.calls)
+    assert not any("pip" in call for call in runner.argvs)
 
 
 def test_a_wheelhouse_for_another_python_is_refused_before_building(tmp_path):
@@ -302,7 +288,7 @@ def test_another_pythons_wheels_are_downloaded_for_its_tags(tmp_path):
     names = [name.replace("cp311", "cp312") for name in WHEELS]
     runner = FakeRunner(answers={("/usr/bin/python3",): pip_download_writes(names), **git_answers()})
     result = service.build_image(request(tmp_path), FakeDocker(python=target), runner, NullStatus())
-    pip = runner.calls[0]
+    pip = runner.argvs[0]
     assert pip[:4] == ["/usr/bin/python3", "-m", "pip", "download"]
     assert "--only-binary=:all:" in pip
     assert pip[pip.index("--python-version") + 1] == "3.12"
@@ -325,7 +311,7 @@ def test_a_base_without_glibc_is_refused(tmp_path):
     runner = FakeRunner()
     with pytest.raises(UsageError, match="not glibc"):
         service.build_image(request(tmp_path), FakeDocker(python=musl), runner, NullStatus())
-    assert runner.calls == []
+    assert runner.argvs == []
 
 
 def test_an_empty_wheelhouse_is_a_usage_error(tmp_path):
@@ -382,7 +368,7 @@ def test_base_is_made_with_debootstrap_trimmed_and_imported(tmp_path):
     runner = FakeRunner(answers={("debootstrap",): fake_debootstrap, ("tar",): tar})
     result = service.make_base(service.BaseRequest(workdir=tmp_path), docker, runner, NullStatus())
 
-    debootstrap = runner.calls[0]
+    debootstrap = runner.argvs[0]
     assert debootstrap[:3] == ["debootstrap", "--variant=minbase", "--include=python3,python3-venv,ca-certificates"]
     assert debootstrap[3] == "bookworm"
     assert not any("http" in word for word in debootstrap)  # debootstrap's own default mirror
@@ -399,8 +385,8 @@ def test_a_mirror_goes_last_on_the_debootstrap_line(tmp_path):
     runner = FakeRunner(answers={("debootstrap",): fake_debootstrap})
     request = service.BaseRequest(workdir=tmp_path, mirror="http://apt.internal.example/debian")
     service.make_base(request, FakeDocker(), runner, NullStatus())
-    assert runner.calls[0][-3:] == ["bookworm", runner.calls[0][-2], "http://apt.internal.example/debian"]
-    assert runner.calls[0][-2].endswith("/rootfs")
+    assert runner.argvs[0][-3:] == ["bookworm", runner.argvs[0][-2], "http://apt.internal.example/debian"]
+    assert runner.argvs[0][-2].endswith("/rootfs")
 
 
 def test_an_existing_base_is_reused_unless_forced(tmp_path):
@@ -408,9 +394,9 @@ def test_an_existing_base_is_reused_unless_forced(tmp_path):
     runner = FakeRunner(answers={("debootstrap",): fake_debootstrap})
     reused = service.make_base(service.BaseRequest(workdir=tmp_path), docker, runner, NullStatus())
     assert (reused.reused, reused.image_id) == (True, "sha256:old")
-    assert runner.calls == []
+    assert runner.argvs == []
     forced = service.make_base(service.BaseRequest(workdir=tmp_path, force=True), docker, runner, NullStatus())
-    assert forced.reused is False and runner.calls[0][0] == "debootstrap"
+    assert forced.reused is False and runner.argvs[0][0] == "debootstrap"
 
 
 def test_base_needs_debootstrap_and_root(tmp_path):

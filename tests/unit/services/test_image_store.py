@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from mlopsctl.adapters.fakes import FakeRunner
 from mlopsctl.adapters.runner import CommandResult
 from mlopsctl.errors import ExternalCommandFailed
 from mlopsctl.services.image.store import Images
@@ -15,24 +16,19 @@ DIGEST = "sha256:" + "a" * 64
 REF = "localhost:5000/mlopsctl/inference:0.1.0"
 
 
-class Runner:
-    def __init__(self, returncode: int, stdout: str = "", stderr: str = "") -> None:
-        self.answer = (returncode, stdout, stderr)
-        self.calls: list[list[str]] = []
-
-    def run(self, argv, *, input=None, timeout=None, check=True):
-        self.calls.append(list(argv))
-        return CommandResult(tuple(argv), *self.answer)
+def Runner(returncode: int, stdout: str = "", stderr: str = "") -> FakeRunner:
+    """Every command answers the same."""
+    return FakeRunner(answers={(): CommandResult((), returncode, stdout, stderr)})
 
 
-def images(runner: Runner) -> Images:
+def images(runner: FakeRunner) -> Images:
     return Images(docker=lambda: None, runner=lambda: runner)
 
 
 def test_push_returns_the_digest_the_registry_answered():
     runner = Runner(0, f"5f70bf18a086: Pushed\n0.1.0: digest: {DIGEST} size: 2205\n")
     assert images(runner).push(REF) == DIGEST
-    assert runner.calls == [["docker", "push", REF]]
+    assert runner.argvs == [["docker", "push", REF]]
 
 
 def test_a_failed_push_is_one_error_with_a_login_hint():
@@ -45,5 +41,5 @@ def test_a_failed_push_is_one_error_with_a_login_hint():
 def test_the_registry_is_asked_whether_it_has_the_tag():
     present = Runner(0, json.dumps({"Ref": REF, "Descriptor": {"digest": DIGEST}}))
     assert images(present).remote_digest(REF) == DIGEST
-    assert present.calls == [["docker", "manifest", "inspect", "--insecure", "-v", REF]]
+    assert present.argvs == [["docker", "manifest", "inspect", "--insecure", "-v", REF]]
     assert images(Runner(1, stderr="no such manifest")).remote_digest(REF) is None
