@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from mlopsctl.adapters.base import AccessReview, ClusterEndpoint, ExecResult, IssuedToken, KubeObject
 from mlopsctl.constants import FIELD_MANAGER
-from mlopsctl.errors import NotFound
+from mlopsctl.errors import ClusterError, NotFound, UsageError
 
 if TYPE_CHECKING:
     from urllib3 import HTTPResponse
@@ -253,51 +253,10 @@ class KubernetesApi:
     def exec(
         self, namespace: str, pod: str, command: Sequence[str], container: str | None = None, timeout: float = 30
     ) -> ExecResult:
-        """Run a command in a pod; a command still running after `timeout` is closed and reported as 124.
-        Safe from several threads at once: `stream()` swaps a method of the ApiClient it is given for the duration of
-        the call, so each exec gets its own ApiClient (a shared one would send some execs as plain GETs)."""
-        from kubernetes import client
-        from kubernetes.stream import stream
+        """Run a command in a pod (kube_exec.py); a command still running after `timeout` is reported as 124."""
+        from mlopsctl.adapters.kube_exec import exec_in_pod
 
-        own_client = client.ApiClient(self.configuration)
-        core = client.CoreV1Api(own_client)
-        kwargs: dict[str, Any] = {
-            "command": list(command),
-            "stderr": True,
-            "stdin": False,
-            "stdout": True,
-            "tty": False,
-        }
-        if container:
-            kwargs["container"] = container
-        with map_errors(f"exec in pod {namespace}/{pod}", self.host):
-            response = stream(core.connect_get_namespaced_pod_exec, pod, namespace, _preload_content=False, **kwargs)
-            stdout: list[str] = []
-            stderr: list[str] = []
-            deadline = time.monotonic() + timeout
-            try:
-                while response.is_open():
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        return ExecResult("".join(stdout), "".join(stderr) + f"timed out after {timeout:.0f}s", 124)
-                    response.update(timeout=min(remaining, 1.0))
-                    if response.peek_stdout():
-                        stdout.append(response.read_stdout())
-                    if response.peek_stderr():
-                        stderr.append(response.read_stderr())
-                # Frames that arrived with the close are buffered: collect them too.
-                if response.peek_stdout():
-                    stdout.append(response.read_stdout())
-                if response.peek_stderr():
-                    stderr.append(response.read_stderr())
-                try:
-                    code = response.returncode
-                except (TypeError, KeyError, IndexError, ValueError):  # no status on the error channel
-                    code = 1
-            finally:
-                response.close()
-                own_client.close()
-        return ExecResult("".join(stdout), "".join(stderr), int(code if code is not None else 0))
+        return exec_in_pod(self.configuration, self.host, namespace, pod, command, container, timeout)
 
     def access_review(self, review: AccessReview) -> bool:
         attributes: dict[str, Any] = {"verb": review.verb, "resource": review.resource, "group": review.group}
