@@ -19,7 +19,7 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -154,27 +154,24 @@ def create_app(
 
     # These endpoints document the prediction contract; requests to them are answered by the service layer,
     # which runs the same PredictCore. They stay functional so the app also works without that layer.
-    @app.post(
-        "/predict",
-        response_model=None,
-        responses={200: {"model": PredictResponse, "description": "The prediction."}, **errors},
-        openapi_extra=body_schema(PredictRequest),
-        summary="Classify one text",
-    )
-    async def predict(request: Request) -> Response:
-        status, payload = await core.predict(await request.body())
-        return Response(payload, status_code=status, media_type="application/json")
+    def prediction_route(path: str, name: str, answer: type[BaseModel], what: str, body: type[BaseModel],
+                         summary: str, handle: Callable[[bytes], Awaitable[tuple[int, bytes]]]) -> None:  # fmt: skip
+        @app.post(
+            path,
+            name=name,
+            response_model=None,
+            responses={200: {"model": answer, "description": what}, **errors},
+            openapi_extra=body_schema(body),
+            summary=summary,
+        )
+        async def route(request: Request) -> Response:
+            status, payload = await handle(await request.body())
+            return Response(payload, status_code=status, media_type="application/json")
 
-    @app.post(
-        "/predict/batch",
-        response_model=None,
-        responses={200: {"model": BatchResponse, "description": "One prediction per text."}, **errors},
-        openapi_extra=body_schema(BatchRequest),
-        summary="Classify 1 to 256 texts",
-    )
-    async def predict_batch(request: Request) -> Response:
-        status, payload = await core.predict_batch(await request.body())
-        return Response(payload, status_code=status, media_type="application/json")
+    prediction_route("/predict", "predict", PredictResponse, "The prediction.", PredictRequest,
+                     "Classify one text", core.predict)  # fmt: skip
+    prediction_route("/predict/batch", "predict_batch", BatchResponse, "One prediction per text.", BatchRequest,
+                     "Classify 1 to 256 texts", core.predict_batch)  # fmt: skip
 
     @app.get(
         "/healthz", summary="Liveness: the process serves", response_model=HealthResponse, response_class=JSONResponse

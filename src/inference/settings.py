@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 DEFAULT_MODEL_URI = "/opt/mlopsctl/model"  # mlopsctl.constants.IMAGE_MODEL_DIR: the model baked into the image
 DEFAULT_PORT = 8080  # mlopsctl.constants.CONTAINER_PORT
@@ -31,32 +32,24 @@ class ServiceSettings:
         return cls(
             tenant=env.get("TENANT_NAME") or cls.tenant,
             model_uri=env.get("MODEL_URI") or cls.model_uri,
-            max_batch_size=_int(env, "MAX_BATCH_SIZE", cls.max_batch_size, minimum=1, maximum=4096),
-            max_batch_wait_ms=_float(env, "MAX_BATCH_WAIT_MS", cls.max_batch_wait_ms, minimum=0.0, maximum=1000.0),
+            max_batch_size=_number(env, "MAX_BATCH_SIZE", cls.max_batch_size, 1, 4096, int),
+            max_batch_wait_ms=_number(env, "MAX_BATCH_WAIT_MS", cls.max_batch_wait_ms, 0.0, 1000.0, float),
         )
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
+Number = TypeVar("Number", int, float)
+
+
+def _number(
+    env: Mapping[str, str], name: str, default: Number, minimum: Number, maximum: Number, parse: Callable[[str], Number]
+) -> Number:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        value = int(raw)
+        value = parse(raw)
     except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a whole number") from None
-    if not minimum <= value <= maximum:
-        raise ValueError(f"{name}={value} is outside {minimum}..{maximum}")
-    return value
-
-
-def _float(env: Mapping[str, str], name: str, default: float, minimum: float, maximum: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number") from None
+        raise ValueError(f"{name}={raw!r} is not {'a whole number' if parse is int else 'a number'}") from None
     if not minimum <= value <= maximum:
         raise ValueError(f"{name}={value} is outside {minimum}..{maximum}")
     return value
