@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from inference.loadgen.merge import MergeError, merge_reports
@@ -31,6 +29,7 @@ from mlopsctl.services.loadtest.pods import OLD_IMAGE_HINT, pod_feed, wait_for_p
 from mlopsctl.services.loadtest.quota import check_headroom
 from mlopsctl.services.loadtest.results import LoadtestInterrupted, LoadtestResult, Progress, RunRecord, attach_partial
 from mlopsctl.services.loadtest.target import find_target
+from mlopsctl.services.shielded import no_interrupts
 
 # How long the in-cluster engine keeps trying to connect: a new pod's NetworkPolicy can take a moment to apply.
 IN_CLUSTER_CONNECT_WAIT = 60.0
@@ -52,22 +51,9 @@ def _engine_error(namespace: str, tenant: str) -> Callable[[dict[str, Any]], Mlo
     return error
 
 
-@contextlib.contextmanager
-def _no_interrupts() -> Iterator[None]:
-    """A second Ctrl-C must not cut the cleanup short (only the main thread receives signals)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def _cleanup(kube: KubeApi, namespace: str, job: str) -> list[str]:
     """Delete the Job, its pods and its NetworkPolicy; what could not be deleted comes back as notes."""
-    with _no_interrupts():
+    with no_interrupts():
         notes: list[str] = []
         steps: list[tuple[str, str, str]] = [("batch/v1", "Job", job)]
         with contextlib.suppress(MlopsctlError):  # the Job's deletion (propagation Background) removes them anyway

@@ -5,11 +5,8 @@ dies before it can delete them (`kubectl delete ns,pod -A -l mlopsctl.io/verify-
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +23,7 @@ from mlopsctl.manifests.probe_pods import (
 )
 from mlopsctl.services import platform_image
 from mlopsctl.services.network_probes.snapshot import running
+from mlopsctl.services.shielded import no_interrupts
 
 DEFAULT_START_TIMEOUT = 90.0
 SERVICE_ACCOUNT_RETRIES = 20
@@ -153,23 +151,10 @@ def _wait(
         sleep(0.5)
 
 
-@contextlib.contextmanager
-def _no_interrupts() -> Iterator[None]:
-    """A second Ctrl-C must not cut the cleanup short (only the main thread receives signals)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def delete_probe_pods(api: KubeApi, pods: ProbePods) -> list[str]:
     """Delete the run's pods and scratch namespace (without waiting); what could not be deleted comes back as notes."""
     notes: list[str] = []
-    with _no_interrupts():
+    with no_interrupts():
         for namespace, name in pods.created:
             if namespace == pods.scratch_namespace:
                 continue  # goes with its namespace
