@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 KubeObject = dict[str, Any]
+# What `wait_for` watches for: a test of the object's current state (None once it is deleted).
+Condition = Callable[[KubeObject | None], bool]
 
 
 @dataclass(frozen=True)
@@ -78,13 +80,7 @@ class KubeApi(Protocol):
         ...
 
     def wait_for(
-        self,
-        api_version: str,
-        kind: str,
-        name: str,
-        namespace: str | None,
-        condition: Callable[[KubeObject | None], bool],
-        timeout: float,
+        self, api_version: str, kind: str, name: str, namespace: str | None, condition: Condition, timeout: float
     ) -> KubeObject | None:
         """Watch the object until `condition` holds (it also sees None: deleted); TimeoutError otherwise."""
         ...

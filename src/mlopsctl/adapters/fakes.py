@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlopsctl.adapters.base import AccessReview, ClusterEndpoint, ExecResult, IssuedToken, KubeObject
+from mlopsctl.adapters.base import AccessReview, ClusterEndpoint, Condition, ExecResult, IssuedToken, KubeObject
 from mlopsctl.adapters.runner import CommandResult
 from mlopsctl.constants import NAMESPACE_NAME_LABEL
 from mlopsctl.errors import Forbidden, NotFound
@@ -206,13 +206,7 @@ class FakeKubeApi:
         return removed
 
     def wait_for(
-        self,
-        api_version: str,
-        kind: str,
-        name: str,
-        namespace: str | None,
-        condition: Callable[[KubeObject | None], bool],
-        timeout: float,
+        self, api_version: str, kind: str, name: str, namespace: str | None, condition: Condition, timeout: float
     ) -> KubeObject | None:
         self.calls.append(("wait_for", (kind, namespace, name)))
         current = self.get(api_version, kind, name, namespace)

@@ -11,11 +11,11 @@ import shutil
 import tempfile
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from mlopsctl.adapters.base import AccessReview, ClusterEndpoint, ExecResult, IssuedToken, KubeObject
+from mlopsctl.adapters.base import AccessReview, ClusterEndpoint, Condition, ExecResult, IssuedToken, KubeObject
 from mlopsctl.constants import FIELD_MANAGER
 from mlopsctl.errors import ClusterError, NotFound, UsageError
 
@@ -198,13 +198,7 @@ class KubernetesApi:
         return True
 
     def wait_for(
-        self,
-        api_version: str,
-        kind: str,
-        name: str,
-        namespace: str | None,
-        condition: Callable[[KubeObject | None], bool],
-        timeout: float,
+        self, api_version: str, kind: str, name: str, namespace: str | None, condition: Condition, timeout: float
     ) -> KubeObject | None:
         """List the object, then watch it from that resourceVersion until `condition` holds or time runs out."""
         from kubernetes import watch
