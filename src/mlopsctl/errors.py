@@ -32,12 +32,17 @@ class ExitCode(IntEnum):
 class MlopsctlError(Exception):
     exit_code: ExitCode = ExitCode.ERROR
 
-    def __init__(self, message: str, hint: str | None = None, detail: str | None = None) -> None:
+    def __init__(
+        self, message: str, hint: str | None = None, detail: str | None = None, partial: object | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         # Shown only with -v: the pasteable command line and the tail of its output.
         self.detail = detail
+        # What was measured or built before the failure (a load test's partial report, the steps `cluster up`
+        # finished), for the command to show before the error; None when there is nothing to show.
+        self.partial = partial
 
 
 class Declined(MlopsctlError):
@@ -83,16 +88,7 @@ class VerificationFailed(MlopsctlError):
 
 
 class Interrupted(MlopsctlError):
-    """Ctrl-C arrived during a long wait; the message says what was already done, so a re-run can converge.
-
-    `partial` carries what was measured or built until then (a load test's partial report, say), so the command
-    can still show it before exiting 130; None when there is nothing to show.
-    """
+    """Ctrl-C arrived during a long wait; the message says what was already done, so a re-run can converge, and
+    `partial` carries what was measured or built until then."""
 
     exit_code = ExitCode.INTERRUPTED
-
-    def __init__(
-        self, message: str, hint: str | None = None, detail: str | None = None, partial: object | None = None
-    ) -> None:
-        super().__init__(message, hint, detail)
-        self.partial = partial

@@ -375,11 +375,11 @@ def loadtest(
                 )
     except service.LoadtestInterrupted as exc:
         view.close()
-        show(exc.result)
+        show(exc.partial)
         raise
     except MlopsctlError as exc:
         view.close()
-        partial = getattr(exc, "partial_result", None)
+        partial = exc.partial
         if partial is not None:
             show(partial)
         raise

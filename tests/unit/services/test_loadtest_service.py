@@ -124,7 +124,7 @@ def test_ctrl_c_gives_the_partial_report_and_deletes_the_job():
     api = FakeCluster(interrupt_after=2)
     with pytest.raises(LoadtestInterrupted) as caught:
         run(api, slo=parse_slo_option("p99<200ms"))
-    partial = caught.value.result
+    partial = caught.value.partial
     assert isinstance(caught.value, KeyboardInterrupt)
     assert partial.interrupted and partial.report["interrupted"] is True
     assert [entry["t"] for entry in partial.report["timeline"]] == [1.0, 2.0]
@@ -137,7 +137,7 @@ def test_engine_dying_without_a_report_keeps_what_was_measured():
     api = FakeCluster(lines=[progress(1), "Killed"])
     with pytest.raises(ClusterError, match="ended without a report") as caught:
         run(api)
-    assert caught.value.partial_result.report["requests"]["completed"] == 100
+    assert caught.value.partial.report["requests"]["completed"] == 100
     assert api.leftovers() == []
 
 
@@ -215,7 +215,7 @@ def test_ctrl_c_while_waiting_for_the_pod_leaves_nothing_behind():
 
     with pytest.raises(LoadtestInterrupted) as caught:
         run(api, sleep=interrupted_sleep)
-    assert caught.value.result.report == {"timeline": [], "interrupted": True}
+    assert caught.value.partial.report == {"timeline": [], "interrupted": True}
     assert api.leftovers() == []
 
 

@@ -173,7 +173,7 @@ def test_a_worker_that_dies_without_a_report_is_named_and_the_job_is_deleted():
     api = cluster(lines_by_index=lines, phase_by_index={2: "Failed"})
     with pytest.raises(ClusterError, match=f"the load generator pod {JOB}-2-x1 ended without a report") as caught:
         run(api)
-    partial = caught.value.partial_result  # the seconds merged before the failure, if any were
+    partial = caught.value.partial  # the seconds merged before the failure, if any were
     assert partial is None or (partial.interrupted and partial.report["workers"])
     assert api.leftovers() == []
 
@@ -187,7 +187,7 @@ def test_ctrl_c_with_several_workers_gives_the_merged_seconds_so_far_and_deletes
 
     with pytest.raises(LoadtestInterrupted) as caught:
         run(api, on_progress=ctrl_c_in_second_two)
-    partial = caught.value.result
+    partial = caught.value.partial
     assert partial.interrupted and partial.workers == 3
     assert [entry["t"] for entry in partial.report["timeline"]] == [1.0, 2.0]
     assert partial.report["requests"]["completed"] == 9

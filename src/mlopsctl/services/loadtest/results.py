@@ -12,11 +12,13 @@ from mlopsctl.errors import MlopsctlError
 
 
 class LoadtestInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a load test, after cleaning up; `result` is the partial report (the CLI prints it, exit 130)."""
+    """Ctrl-C during a load test, after cleaning up; `partial` is the partial result (the CLI prints it, exit 130),
+    as on `errors.Interrupted`. It stays a KeyboardInterrupt: the run ends as a Ctrl-C ends any command
+    (`mlopsctl: interrupted`)."""
 
-    def __init__(self, result: LoadtestResult) -> None:
+    def __init__(self, partial: LoadtestResult) -> None:
         super().__init__("interrupted")
-        self.result = result
+        self.partial = partial
 
 
 @dataclass(frozen=True)
@@ -116,5 +118,5 @@ class RunRecord:
 
 def attach_partial(exc: MlopsctlError, result: LoadtestResult | None) -> MlopsctlError:
     """Errors after load began carry what was measured; the CLI prints it before the error."""
-    exc.partial_result = result  # type: ignore[attr-defined]
+    exc.partial = result
     return exc
