@@ -43,7 +43,7 @@ def test_network_live_leaky_cni_exits_6_with_finding(cli, fake_cluster):
     assert "mlopsctl: error: verify network:" in result.stderr
 
 
-def test_rbac_live_table(cli, fake_cluster):
+def test_rbaclive_table(cli, fake_cluster):
     result = cli("-q", "--no-color", "verify", "rbac", "--tenant", "tenant-a", env={"COLUMNS": "300"})
     assert result.exit_code == 0, result.stderr
     assert "mlopsctl verify rbac (v1.31.0)" in result.stdout
@@ -104,7 +104,7 @@ def test_manifests_without_offline_is_refused(cli, tmp_path):
 def test_live_table_shows_checks_findings_notes_and_timeline():
     import io
 
-    from mlopsctl.cli.verify import _live_table
+    from mlopsctl.cli.verify_views import live_table
     from mlopsctl.output import make_console
     from mlopsctl.services.verify import Finding, LiveCheck, LiveReport
 
@@ -140,7 +140,7 @@ def test_live_table_shows_checks_findings_notes_and_timeline():
         ],
     )
     stream = io.StringIO()
-    make_console(stream, color=False, width=200).print(_live_table(report))
+    make_console(stream, color=False, width=200).print(live_table(report))
     text = stream.getvalue()
     assert "mlopsctl verify autoscaling (v1.31.0)" in text
     assert "PASS" in text and "tenant-a: scale-up under load" in text
