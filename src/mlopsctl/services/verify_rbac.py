@@ -128,19 +128,8 @@ def verify_rbac(
                 controls_passed += observed
                 detail = decision.reason if observed else _disagreement(observed, decision)
                 report.checks.append(
-                    LiveCheck(
-                        "rbac",
-                        f"{subject.user}: {check.describe()} in {scope or 'cluster scope'} (control)",
-                        "allowed",
-                        "allowed" if observed else "denied",
-                        observed,
-                        METHOD,
-                        detail,
-                        asked,
-                        now(),
-                        subject.user,
-                        scope or "",
-                        f"{check.describe()} (control)",
+                    _answered_check(
+                        subject, check, scope, "allowed", observed, observed, detail, asked, now, " (control)"
                     )
                 )
             for check in checks:
@@ -194,10 +183,26 @@ def _matrix_check(
         detail = _disagreement(observed, decision)
     elif not expected_ok:
         detail = f"breaks '{rule}': {decision.reason}"
+    return _answered_check(subject, check, scope, expected_text, observed, passed, detail, asked, now)
+
+
+def _answered_check(
+    subject: Subject,
+    check: AccessCheck,
+    scope: str | None,
+    expected: str,
+    observed: bool,
+    passed: bool,
+    detail: str,
+    asked: str,
+    now: Callable[[], str],
+    suffix: str = "",
+) -> LiveCheck:
+    """One check the API server answered; `suffix` marks a positive control in its name and check."""
     return LiveCheck(
         "rbac",
-        f"{subject.user}: {check.describe()} in {scope or 'cluster scope'}",
-        expected_text,
+        f"{subject.user}: {check.describe()} in {scope or 'cluster scope'}{suffix}",
+        expected,
         "allowed" if observed else "denied",
         passed,
         METHOD,
@@ -206,5 +211,5 @@ def _matrix_check(
         now(),
         subject.user,
         scope or "",
-        check.describe(),
+        f"{check.describe()}{suffix}",
     )
