@@ -3,15 +3,12 @@ check; each skip carries its reason in the template."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-
 import pytest
 
 from mlopsctl import constants as c
 from mlopsctl.manifests.probe_pods import ProbePodValues, render_probe_pod, scratch_namespace
 from mlopsctl.manifests.templating import render_yaml
+from tests.integration.manifests.checkov import run_checkov
 from tests.support import require_program
 
 pytestmark = pytest.mark.integration
@@ -25,15 +22,7 @@ def test_probe_pods_pass_every_check(tmp_path):
         render_probe_pod(ProbePodValues("abc123", "tenant-a", c.LATER_POD_ROLE, "mlopsctl/inference:1")),
     ]
     (tmp_path / "probe-pods.yaml").write_text(render_yaml(objects))
-    proc = subprocess.run(
-        [checkov, "--framework", "kubernetes", "--directory", str(tmp_path), "--skip-download", "--output", "json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
-    )
-    assert proc.returncode in (0, 1), proc.stderr[-2000:]
-    report = json.loads(proc.stdout)
+    report = run_checkov(checkov, tmp_path)
     assert report["summary"]["parsing_errors"] == 0
     failed = [f"{c['check_id']}: {c['check_name']}" for c in report["results"].get("failed_checks", [])]
     assert failed == []

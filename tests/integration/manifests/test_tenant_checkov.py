@@ -3,15 +3,13 @@ annotation in the template that states the reason, at most two per tenant."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from mlopsctl.manifests.tenant import TenantSpec, render_tenant, render_yaml
+from tests.integration.manifests.checkov import run_checkov
 from tests.support import require_tool
 
 pytestmark = pytest.mark.integration
@@ -21,18 +19,7 @@ MAX_SKIPS_PER_TENANT = 2
 
 
 def scan(directory: Path) -> dict:
-    checkov = require_tool("checkov")
-    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}
-    # --skip-download: no call to any platform API; everything is judged from the files alone.
-    proc = subprocess.run(
-        [checkov, "--framework", "kubernetes", "--directory", str(directory), "--skip-download", "--output", "json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
-    assert proc.returncode in (0, 1), proc.stderr[-2000:]
-    report = json.loads(proc.stdout)
+    report = run_checkov(require_tool("checkov"), directory)
     assert isinstance(report, dict), "expected one kubernetes report"
     return report
 
