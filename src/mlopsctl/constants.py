@@ -73,6 +73,8 @@ DEFAULT_IMAGE = f"{IMAGE_REPOSITORY}:{IMAGE_TAG}"
 INFERENCE_COMMAND = ("python", "-m", "inference", "serve")
 DEFAULT_MODEL_URI = IMAGE_MODEL_DIR
 DEFAULT_MODEL_VERSION = "builtin"
+# The region the model store signs for: the default of --region and of a tenant's AWS_REGION.
+STORE_REGION = "us-east-1"
 # A tenant with a model_uri reads its S3 settings from this Secret in its own namespace, keys as listed. The
 # Secret is mounted read-only as files at MODEL_STORE_MOUNT, and `<KEY>_FILE` variables point the service's
 # loader at them: no key is ever in the pod's environment.

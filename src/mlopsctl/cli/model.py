@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from mlopsctl import constants as c
 from mlopsctl.cli import context as cli_context
 from mlopsctl.cli.store_access import AccessKey, Endpoint, Region, SecretKey, Tenant, admin_store, kube_api
 
@@ -118,7 +119,7 @@ def push(
     endpoint: Endpoint = None,
     access_key: AccessKey = None,
     secret_key: SecretKey = None,
-    region: Region = "us-east-1",
+    region: Region = c.STORE_REGION,
 ) -> None:
     """Upload a model artifact; refuses one whose checksum does not match its metadata."""
     from mlopsctl.services import model_registry
@@ -136,7 +137,7 @@ def list_(
     endpoint: Endpoint = None,
     access_key: AccessKey = None,
     secret_key: SecretKey = None,
-    region: Region = "us-east-1",
+    region: Region = c.STORE_REGION,
     cluster: Annotated[
         bool, typer.Option("--cluster/--no-cluster", help="Read which tenants use each version from the cluster.")
     ] = True,
@@ -172,7 +173,7 @@ def pull(
     endpoint: Endpoint = None,
     access_key: AccessKey = None,
     secret_key: SecretKey = None,
-    region: Region = "us-east-1",
+    region: Region = c.STORE_REGION,
 ) -> None:
     """Download a version and verify its sha256 (exit 6 on a mismatch, nothing left behind)."""
     from mlopsctl.services import model_registry

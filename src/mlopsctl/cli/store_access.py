@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from mlopsctl import constants as c
 from mlopsctl.cli import context as cli_context
 
 Endpoint = Annotated[
@@ -44,7 +45,7 @@ def kube_api(ctx: typer.Context):
     return cli_context.deps(ctx).kube()
 
 
-def admin_store(ctx: typer.Context, endpoint=None, access_key=None, secret_key=None, region="us-east-1", api=None):
+def admin_store(ctx: typer.Context, endpoint=None, access_key=None, secret_key=None, region=c.STORE_REGION, api=None):
     """The admin S3 client: explicit endpoint and keys win; anything missing is read from the cluster.
 
     `tenant add --model VERSION` uses it with `services.model_registry.pin_model`."""

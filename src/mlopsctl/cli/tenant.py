@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from mlopsctl import constants as c
 from mlopsctl.cli import context as cli_context
 from mlopsctl.cli import tenant_owners as owners
 from mlopsctl.cli import tenant_views as views
@@ -208,7 +209,7 @@ def set_model(
     endpoint: Endpoint = None,
     access_key: AccessKey = None,
     secret_key: SecretKey = None,
-    region: Region = "us-east-1",
+    region: Region = c.STORE_REGION,
 ) -> None:
     """Serve VERSION in tenant NAME (rolling back is set-model to the previous version). A version that fails
     to load never becomes ready: the old pods keep serving and this command fails with the reason."""

@@ -46,7 +46,7 @@ PVC_NAME = "object-store-data"
 CONFIG_MOUNT = "/etc/mlopsctl-s3"
 CONFIG_FILE = "s3.json"
 STORE_UID = 10002
-DEFAULT_REGION = "us-east-1"
+DEFAULT_REGION = C.STORE_REGION
 DEFAULT_SIZE = "5Gi"
 
 CATALOG_BUCKET = "mlopsctl-models"
