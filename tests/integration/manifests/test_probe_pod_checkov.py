@@ -9,13 +9,13 @@ from mlopsctl import constants as c
 from mlopsctl.manifests.probe_pods import ProbePodValues, render_probe_pod, scratch_namespace
 from mlopsctl.manifests.templating import render_yaml
 from tests.integration.manifests.checkov import run_checkov
-from tests.support import require_program
+from tests.support import require_tool
 
 pytestmark = pytest.mark.integration
 
 
 def test_probe_pods_pass_every_check(tmp_path):
-    checkov = require_program("checkov")
+    checkov = require_tool("checkov")
     objects = [
         scratch_namespace("abc123"),
         render_probe_pod(ProbePodValues("abc123", "verify-outsider-abc123", c.OUTSIDER_ROLE, "mlopsctl/inference:1")),

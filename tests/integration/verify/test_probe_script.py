@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import http.server
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import pytest
 
 from mlopsctl.manifests.probe_pods import LISTENER_PROGRAM
 from mlopsctl.services.network_probes.program import Spec, parse_results, python_batch, wget_batch
-from tests.support import free_port
+from tests.support import free_port, require_program
 
 pytestmark = pytest.mark.integration
 
@@ -106,8 +105,7 @@ def http_server():
 
 
 def test_wget_batch_of_prometheus_pods():
-    if shutil.which("wget") is None:
-        pytest.skip("wget is not installed")
+    require_program("wget")  # what the Prometheus pods' busybox offers; .ci/run installs it
     with http_server() as port:
         specs = [Spec(3, "127.0.0.1", port, "TCP"), Spec(4, "127.0.0.1", free_port(), "TCP")]
         result = subprocess.run(wget_batch(specs, 2.0), capture_output=True, text=True, timeout=60)
