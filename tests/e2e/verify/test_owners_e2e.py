@@ -25,10 +25,6 @@ CONTEXT = os.environ.get("MLOPSCTL_CONTEXT")
 TENANT = "e2e-owners"
 OWNER = "user:e2e-alice"
 
-if os.environ.get("MLOPSCTL_E2E") != "1" or not Path(KUBECONFIG.split(os.pathsep)[0]).is_file():
-    pytest.skip("needs MLOPSCTL_E2E=1 and a kubeconfig", allow_module_level=True)
-
-
 def _global() -> list[str]:
     return ["--kubeconfig", KUBECONFIG, *(["--context", CONTEXT] if CONTEXT else [])]
 
