@@ -25,6 +25,7 @@ CONTEXT = os.environ.get("MLOPSCTL_CONTEXT")
 TENANT = "e2e-owners"
 OWNER = "user:e2e-alice"
 
+
 def _global() -> list[str]:
     return ["--kubeconfig", KUBECONFIG, *(["--context", CONTEXT] if CONTEXT else [])]
 
